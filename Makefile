@@ -1,0 +1,71 @@
+# What a person types. Every target sets up what it needs (Python 3.13 venv from the lock file, pinned uv).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The first Python 3.13 that runs (a pyenv shim for an inactive version does not).
+PY313 ?= $(shell for p in $$(command -v python3.13) $$(ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null); \
+	do "$$p" -c '' 2>/dev/null && echo "$$p" && break; done)
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export AWS_DEFAULT_REGION ?= us-east-1
+STAGE ?= dev
+
+.PHONY: help setup run test unit lint typecheck validate build deploy admin lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	@test -n "$(PY313)" || { echo "Python 3.13 is needed (python3.13 on PATH or pyenv's 3.13)"; exit 1; }
+	$(PY313) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --all-groups --python $(PY313)
+	@touch $@
+
+setup: $(VENV)/.synced ## create .venv from uv.lock (Python 3.13)
+
+run: setup ## the whole API on http://127.0.0.1:3000 with an embedded DynamoDB and Secrets Manager
+	$(BIN)/python -m infra.local
+
+test: setup lint typecheck validate ## everything CI runs: lint, types, template checks, sam build, the test suite
+	$(BIN)/pytest --cov --cov-report=term
+	$(MAKE) --no-print-directory build
+
+unit: setup ## the fast tests only
+	$(BIN)/pytest tests/unit -q
+
+lint: setup ## ruff (lint + format check) and the layer's requirements in sync with the lock
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@$(UV) export --frozen --no-dev --no-default-groups --no-emit-project --no-hashes --quiet \
+		| grep -v '^ *#' | diff -u <(grep -v '^ *#' layers/shared/requirements.txt) - \
+		|| { echo "layers/shared/requirements.txt is stale: run make lock"; exit 1; }
+
+typecheck: setup ## mypy --strict on the layer package
+	$(BIN)/mypy
+
+validate: setup ## sam validate, sam validate --lint and cfn-lint
+	$(BIN)/sam validate --template template.yaml
+	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+
+build: setup ## sam build (no Docker: the runtime's python3.13 goes first on PATH)
+	PATH="$(dir $(PY313)):$$PATH" $(BIN)/sam build --template template.yaml
+
+deploy: build ## sam deploy to STAGE (dev or prod) with samconfig.toml
+	$(BIN)/sam deploy --config-env $(STAGE)
+
+admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com
+	$(BIN)/python -m infra.create_admin --stack serverless-jwt-auth-$(STAGE) --email "$(EMAIL)"
+
+lock: $(UV) ## re-resolve uv.lock and the layer's requirements.txt
+	$(UV) lock --python $(PY313)
+	$(UV) export --frozen --no-dev --no-default-groups --no-emit-project --no-hashes -o layers/shared/requirements.txt
+
+clean: ## remove build output and caches (keeps .venv)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

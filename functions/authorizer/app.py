@@ -1,0 +1,43 @@
+"""The Lambda (TOKEN) authorizer in front of every protected route: Allow with the caller, or Deny with the reason.
+
+A Deny carries `error` and `message` in its context; the ACCESS_DENIED gateway response turns them into the 401 body.
+A failing dependency raises, and API Gateway answers AUTHORIZER_FAILURE (503 in the template).
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerTokenEvent,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from auth_core import container
+from auth_core.access import bearer_token
+from auth_core.errors import AuthenticationError
+from auth_core.observability import logger, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = APIGatewayAuthorizerTokenEvent(event)
+    arn = request.parsed_arn
+    policy = {"region": arn.region, "aws_account_id": arn.aws_account_id, "api_id": arn.api_id, "stage": arn.stage}
+    try:
+        principal = container.access_verifier().verify(bearer_token(request.authorization_token))
+    except AuthenticationError as error:
+        logger.info("access denied", extra={"reason": error.code.value})
+        denied = APIGatewayAuthorizerResponse(
+            principal_id="anonymous", context={"error": error.code.value, "message": error.message}, **policy
+        )
+        denied.deny_all_routes()
+        return denied.asdict()
+    # Allow the whole API: with a result cache, one decision then serves every route for this token.
+    allowed = APIGatewayAuthorizerResponse(
+        principal_id=principal.sub,
+        context={"sub": principal.sub, "email": principal.email, "role": principal.role},
+        **policy,
+    )
+    allowed.allow_all_routes()
+    return allowed.asdict()

@@ -1,0 +1,21 @@
+"""POST /auth/login: a token pair, and the refresh token in its HttpOnly cookie."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from auth_core import container
+from auth_core.http import build_resolver, entry_point, token_pair_response
+from auth_core.models import LoginRequest, TokenPair
+
+app = build_resolver()
+
+
+@app.post("/auth/login", summary="Sign in", tags=["auth"])
+def login(request: Annotated[LoginRequest, Body()]) -> Response[TokenPair]:
+    issued = container.auth_service().login(email=request.email, password=request.password)
+    return token_pair_response(issued)
+
+
+handler = entry_point(app)

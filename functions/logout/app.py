@@ -1,0 +1,43 @@
+"""POST /auth/logout (this session) and POST /auth/logout-all (every session of the caller)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from auth_core import container
+from auth_core.access import bearer_token
+from auth_core.errors import ServiceError
+from auth_core.http import (
+    JSON,
+    bearer_header,
+    build_resolver,
+    caller,
+    cleared_refresh_cookie,
+    entry_point,
+    refresh_token_from,
+)
+from auth_core.models import RefreshRequest
+
+app = build_resolver()
+
+
+@app.post("/auth/logout", summary="Sign out of this session", tags=["auth"])
+def logout(request: Annotated[RefreshRequest | None, Body()] = None) -> Response[None]:
+    refresh_token = refresh_token_from(app, request.refresh_token if request else None)
+    try:
+        access_token: str | None = bearer_token(bearer_header(app))
+    except ServiceError:
+        access_token = None  # logout needs no bearer; a missing or unusable one just isn't denylisted
+    container.auth_service().logout(refresh_token=refresh_token, access_token=access_token)
+    return Response(204, JSON, "", cookies=[cleared_refresh_cookie()])
+
+
+@app.post("/auth/logout-all", summary="Sign out of every session", tags=["auth"])
+def logout_all() -> Response[None]:
+    principal = caller(app)
+    container.auth_service().logout_all(user_id=principal.sub, email=principal.email)
+    return Response(204, JSON, "", cookies=[cleared_refresh_cookie()])
+
+
+handler = entry_point(app)

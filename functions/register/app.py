@@ -1,0 +1,21 @@
+"""POST /auth/register: a new account."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from auth_core import container
+from auth_core.http import JSON, build_resolver, entry_point
+from auth_core.models import RegisterRequest, User, UserResponse
+
+app = build_resolver()
+
+
+@app.post("/auth/register", summary="Create an account", tags=["auth"])
+def register(request: Annotated[RegisterRequest, Body()]) -> Response[UserResponse]:
+    user = container.auth_service().register(email=request.email, password=request.password)
+    return Response(201, JSON, UserResponse(user=User.of(user)))
+
+
+handler = entry_point(app)

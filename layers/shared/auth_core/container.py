@@ -1,0 +1,102 @@
+"""Objects built lazily on first use and reused while the Lambda stays warm; `reset()` forgets them (tests)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from auth_core.access import AccessVerifier
+from auth_core.keys import KeyStore
+from auth_core.passwords import PasswordHasher
+from auth_core.services import AdminService, AuthService
+from auth_core.sessions import SessionsRepository
+from auth_core.settings import get_settings
+from auth_core.tokens import TokenService
+from auth_core.users import UsersRepository
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+# A dependency that hangs must become a 503 well before the function's own timeout.
+_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+
+
+@cache
+def secretsmanager() -> SecretsManagerClient:
+    return boto3.client("secretsmanager", config=_CLIENT_CONFIG)
+
+
+@cache
+def users_repository() -> UsersRepository:
+    return UsersRepository(dynamodb(), get_settings().USERS_TABLE_NAME)
+
+
+@cache
+def sessions_repository() -> SessionsRepository:
+    settings = get_settings()
+    return SessionsRepository(
+        dynamodb(), tokens_table=settings.TOKENS_TABLE_NAME, users_table=settings.USERS_TABLE_NAME
+    )
+
+
+@cache
+def token_service() -> TokenService:
+    settings = get_settings()
+    keys = KeyStore(secretsmanager(), settings.SIGNING_KEY_SECRET_ARN, max_age=settings.KEY_CACHE_SECONDS)
+    return TokenService(
+        keys,
+        issuer=settings.TOKEN_ISSUER,
+        audience=settings.TOKEN_AUDIENCE,
+        access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
+        refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
+        leeway=settings.CLOCK_LEEWAY_SECONDS,
+    )
+
+
+@cache
+def auth_service() -> AuthService:
+    settings = get_settings()
+    return AuthService(
+        users=users_repository(),
+        sessions=sessions_repository(),
+        tokens=token_service(),
+        hasher=PasswordHasher(settings.BCRYPT_COST),
+        access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
+        refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
+        reuse_grace=settings.REFRESH_REUSE_GRACE_SECONDS,
+    )
+
+
+@cache
+def admin_service() -> AdminService:
+    return AdminService(users=users_repository())
+
+
+@cache
+def access_verifier() -> AccessVerifier:
+    return AccessVerifier(token_service(), sessions_repository())
+
+
+def reset() -> None:
+    """Forget every cached object and the settings, so the next call sees the current environment."""
+    for factory in (
+        dynamodb,
+        secretsmanager,
+        users_repository,
+        sessions_repository,
+        token_service,
+        auth_service,
+        admin_service,
+        access_verifier,
+    ):
+        factory.cache_clear()
+    get_settings.cache_clear()

@@ -1,0 +1,235 @@
+"""HTTP for the handlers: the resolver, the error contract, security headers, CORS, the refresh cookie, the caller.
+
+Every response leaves through `entry_point`, which adds the security headers, refuses oversized bodies and turns
+anything unexpected into a contract-shaped 500 carrying the request id (never a trace).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+from auth_core.access import Principal
+from auth_core.errors import (
+    AuthenticationError,
+    InsufficientRoleError,
+    InvalidRequestError,
+    ServiceError,
+    TooManyAttemptsError,
+    ValidationFailedError,
+)
+from auth_core.models import TokenPair
+from auth_core.observability import logger, metrics, tracer
+from auth_core.settings import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from auth_core.services import IssuedTokens
+
+REFRESH_COOKIE = "refresh_token"
+REFRESH_COOKIE_PATH = "/auth"
+JSON = "application/json"
+MAX_USER_AGENT = 256
+
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+# RFC 6750 s3: every 401 names the scheme; with an error code when a token was presented.
+CHALLENGE = 'Bearer realm="serverless-jwt-auth"'
+
+
+def error_response(error: ServiceError) -> Response[str]:
+    headers: dict[str, str] = {}
+    if isinstance(error, AuthenticationError):
+        headers["WWW-Authenticate"] = (
+            f'{CHALLENGE}, error="invalid_token"' if error.code != "missing_token" else CHALLENGE
+        )
+    if isinstance(error, TooManyAttemptsError):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return Response(error.status, JSON, json.dumps(error.body()), headers=headers)
+
+
+def internal_error_body(request_id: str) -> dict[str, str]:
+    """The 500 body: the request id lets support find the logs; nothing else about the failure leaves."""
+    return {"error": "internal_error", "message": f"An unexpected error occurred. Reference: {request_id}"}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Which field failed and why; never the rejected input (it may be a password)."""
+    details = []
+    for problem in exc.errors():
+        location = [str(part) for part in problem.get("loc", ()) if part not in ("body",)]
+        message = str(problem.get("msg", "is invalid")).removeprefix("Value error, ")
+        if problem.get("type") == "json_invalid":
+            location, message = [], "the body is not valid JSON"
+        details.append({"field": ".".join(location) or "body", "message": message})
+    return details
+
+
+def build_resolver() -> APIGatewayRestResolver:
+    """The REST resolver every function uses, with pydantic validation and our error contract."""
+    origins = get_settings().allowed_origins
+    cors = None
+    if origins:
+        cors = CORSConfig(
+            allow_origin=origins[0],
+            extra_origins=list(origins[1:]),
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=True,  # the refresh cookie; never together with "*" (settings refuse it)
+            max_age=600,
+        )
+    # Responses are validated against the route's declared model too: a body that doesn't match is our bug (500).
+    app = APIGatewayRestResolver(cors=cors, enable_validation=True, response_validation_error_http_code=500)
+
+    @app.exception_handler(ServiceError)
+    def _service_error(error: ServiceError) -> Response[str]:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return error_response(ValidationFailedError(details=_validation_details(exc)))
+
+    @app.exception_handler(ResponseValidationError)
+    def _bad_response(exc: ResponseValidationError) -> Response[str]:
+        logger.error("response failed its own schema", extra={"problems": [e.get("type") for e in exc.errors()]})
+        return Response(500, JSON, json.dumps(internal_error_body(app.current_event.request_context.request_id)))
+
+    return app
+
+
+def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of a function: observability, the body limit, the catch-all 500, security headers."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        request_context = event.get("requestContext") or {}
+        identity = request_context.get("identity") or {}
+        logger.append_keys(
+            source_ip=identity.get("sourceIp"), user_agent=(identity.get("userAgent") or "")[:MAX_USER_AGENT]
+        )
+        try:
+            body = event.get("body") or ""
+            if len(body) > get_settings().MAX_BODY_BYTES:
+                error = ValidationFailedError("The request body is too large.", details=[])
+                result = _as_proxy_result(error_response(error), event)
+            else:
+                result = app.resolve(event, context)
+        except Exception:  # noqa: BLE001 - the last line of defence: a contract-shaped 500, never a trace
+            logger.exception("unhandled error")
+            result = {
+                "statusCode": 500,
+                "body": json.dumps(internal_error_body(request_context.get("requestId", "unknown"))),
+                "isBase64Encoded": False,
+                "multiValueHeaders": {"Content-Type": [JSON]},
+            }
+        return with_security_headers(result)
+
+    return handler
+
+
+def _as_proxy_result(response: Response[str], event: dict[str, Any]) -> dict[str, Any]:
+    headers: dict[str, list[str]] = {"Content-Type": [JSON]}
+    for name, value in (response.headers or {}).items():
+        headers[name] = value if isinstance(value, list) else [value]
+    return {
+        "statusCode": response.status_code,
+        "body": response.body,
+        "isBase64Encoded": False,
+        "multiValueHeaders": headers,
+    }
+
+
+def with_security_headers(result: dict[str, Any]) -> dict[str, Any]:
+    headers = dict(result.get("multiValueHeaders") or {})
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = [value]
+    result["multiValueHeaders"] = headers
+    return result
+
+
+def refresh_cookie(token: str, max_age: int) -> Cookie:
+    """The contract's cookie: HttpOnly, Secure (unless a local setting drops it), SameSite=Strict, Path=/auth."""
+    return Cookie(
+        name=REFRESH_COOKIE,
+        value=token,
+        path=REFRESH_COOKIE_PATH,
+        secure=get_settings().COOKIE_SECURE,
+        http_only=True,
+        same_site=SameSite.STRICT_MODE,
+        max_age=max_age,
+    )
+
+
+def cleared_refresh_cookie() -> Cookie:
+    return refresh_cookie("", 0)
+
+
+def refresh_token_from(app: APIGatewayRestResolver, body_token: str | None) -> str | None:
+    """The refresh token from the body, else from the cookie. Conflicting copies are a malformed request."""
+    cookie_values = _cookie_values(app, REFRESH_COOKIE)
+    if len(set(cookie_values)) > 1:
+        raise InvalidRequestError("Several different refresh-token cookies were sent.")
+    cookie_token = cookie_values[0] if cookie_values else None
+    return body_token if body_token is not None else cookie_token
+
+
+def _cookie_values(app: APIGatewayRestResolver, name: str) -> list[str]:
+    headers = app.current_event.multi_value_headers or {}
+    lines = [value for key, values in headers.items() if key.lower() == "cookie" for value in values or []]
+    if not lines and app.current_event.headers:
+        lines = [value for key, value in app.current_event.headers.items() if key.lower() == "cookie"]
+    values = []
+    for line in lines:
+        for pair in line.split(";"):
+            key, separator, value = pair.strip().partition("=")
+            if separator and key == name and value:
+                values.append(value.strip().strip('"'))
+    return values
+
+
+def bearer_header(app: APIGatewayRestResolver) -> str | None:
+    return app.current_event.headers.get("Authorization")
+
+
+def caller(app: APIGatewayRestResolver) -> Principal:
+    """The principal the authorizer passed in `requestContext.authorizer`."""
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    try:
+        return Principal(sub=str(context["sub"]), email=str(context["email"]), role=str(context["role"]))
+    except KeyError as exc:  # only a misconfigured API sends a protected route here without an authorizer
+        raise RuntimeError("the route is not behind the authorizer") from exc
+
+
+def require_role(app: APIGatewayRestResolver, *roles: str) -> Principal:
+    """The one role guard: the caller, if their role is among `roles`; 403 insufficient_role otherwise."""
+    principal = caller(app)
+    if principal.role not in roles:
+        raise InsufficientRoleError()
+    return principal
+
+
+def token_pair_response(issued: IssuedTokens) -> Response[TokenPair]:
+    """200 with the TokenPair body and the refresh token in its cookie."""
+    body = TokenPair(
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        refresh_token=issued.refresh_token,
+        refresh_expires_in=issued.refresh_expires_in,
+    )
+    cookie = refresh_cookie(issued.refresh_token, issued.refresh_expires_in)
+    return Response(200, JSON, body, cookies=[cookie])

@@ -1,0 +1,100 @@
+"""Signing keys from Secrets Manager, cached in memory with a bounded age, never logged.
+
+The secret is JSON: {"kid": "...", "alg": "HS256", "key": "<at least 256 bits of randomness>"}. Verification accepts
+the AWSCURRENT and the AWSPREVIOUS version, so tokens signed before a rotation keep working until they expire.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from auth_core.errors import DependencyError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+MIN_KEY_BYTES = 32  # RFC 7518 s3.2: an HS256 key at least as long as the hash output
+
+
+@dataclass(frozen=True, repr=False)
+class SigningKey:
+    kid: str
+    secret: bytes = field(repr=False)
+
+    def __repr__(self) -> str:  # never let a key reach a log line through repr()
+        return f"SigningKey(kid={self.kid!r})"
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    current: SigningKey
+    previous: SigningKey | None
+
+    def find(self, kid: str) -> SigningKey | None:
+        """The key a token names, among the ones we still accept."""
+        for key in (self.current, self.previous):
+            if key is not None and key.kid == kid:
+                return key
+        return None
+
+
+def parse_signing_key(secret_string: str) -> SigningKey:
+    """Read one version of the secret; refuse anything that is not a usable HS256 key."""
+    try:
+        document: Any = json.loads(secret_string)
+        kid, key = document["kid"], document["key"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DependencyError() from exc
+    if not isinstance(kid, str) or not kid or not isinstance(key, str) or len(key.encode()) < MIN_KEY_BYTES:
+        raise DependencyError()
+    return SigningKey(kid=kid, secret=key.encode("utf-8"))
+
+
+class KeyStore:
+    """Fetches the key ring on first use and again once it is older than `max_age` seconds."""
+
+    # When a token names a kid we don't know, look again (a rotation may just have happened), but at most this often.
+    UNKNOWN_KID_REFETCH_SECONDS = 30.0
+
+    def __init__(self, client: SecretsManagerClient, secret_id: str, *, max_age: float) -> None:
+        self._client = client
+        self._secret_id = secret_id
+        self._max_age = max_age
+        self._ring: KeyRing | None = None
+        self._fetched_at = 0.0
+
+    def ring(self) -> KeyRing:
+        if self._ring is None or time.monotonic() - self._fetched_at > self._max_age:
+            self._refresh()
+        assert self._ring is not None
+        return self._ring
+
+    def find(self, kid: str) -> SigningKey | None:
+        key = self.ring().find(kid)
+        if key is None and time.monotonic() - self._fetched_at > self.UNKNOWN_KID_REFETCH_SECONDS:
+            self._refresh()
+            key = self.ring().find(kid)
+        return key
+
+    def _refresh(self) -> None:
+        current = parse_signing_key(self._read("AWSCURRENT") or "")
+        previous_string = self._read("AWSPREVIOUS")
+        previous = parse_signing_key(previous_string) if previous_string else None
+        self._ring = KeyRing(current=current, previous=previous)
+        self._fetched_at = time.monotonic()
+
+    def _read(self, stage: str) -> str | None:
+        try:
+            response = self._client.get_secret_value(SecretId=self._secret_id, VersionStage=stage)
+        except ClientError as exc:
+            if stage == "AWSPREVIOUS" and exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None  # never rotated yet
+            raise DependencyError() from exc
+        except BotoCoreError as exc:
+            raise DependencyError() from exc
+        return response.get("SecretString")

@@ -1,0 +1,143 @@
+"""The domain record of a user and the request/response models of the API (CONTRACT.md's shapes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from auth_core.passwords import MAX_LENGTH, password_problems
+
+Role = Literal["user", "admin"]
+Status = Literal["active", "disabled"]
+MAX_EMAIL_LENGTH = 254  # RFC 5321 s4.5.3.1.3 (a path of 256 octets minus the angle brackets)
+
+
+def normalize_email(value: str) -> str:
+    """The one spelling of an address we store and look up: validated, NFC, lowercased."""
+    try:
+        checked = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError("must be a valid email address") from exc
+    return checked.normalized.lower()
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as stored. `password_hash` is None when read through the id index, which never projects it."""
+
+    id: str
+    email: str
+    role: Role
+    status: Status
+    created_at: str
+    tokens_valid_after: float = 0.0
+    password_hash: str | None = field(default=None, repr=False)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+EmailField = Annotated[str, Field(min_length=3, max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"])]
+PasswordField = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
+
+
+class RegisterRequest(_Request):
+    email: EmailField
+    password: Annotated[str, Field(max_length=MAX_LENGTH, examples=["correct horse battery staple 42"])]
+
+    @field_validator("email")
+    @classmethod
+    def _normalize_email(cls, value: str) -> str:
+        return normalize_email(value)
+
+    @field_validator("password")
+    @classmethod
+    def _strong_password(cls, value: str, info: ValidationInfo) -> str:
+        problems = password_problems(value, email=info.data.get("email", ""))
+        if problems:
+            raise ValueError("password " + "; ".join(problems))
+        return value
+
+
+class LoginRequest(_Request):
+    email: EmailField
+    password: PasswordField
+
+    @field_validator("email")
+    @classmethod
+    def _normalize_email(cls, value: str) -> str:
+        return normalize_email(value)
+
+
+class RefreshRequest(_Request):
+    """The refresh token may come in the body (native clients) or the HttpOnly cookie (browsers)."""
+
+    refresh_token: Annotated[str | None, Field(default=None, min_length=1, max_length=4096)] = None
+
+
+class UpdateUserRequest(_Request):
+    role: Role | None = None
+    status: Status | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateUserRequest:
+        if self.role is None and self.status is None:
+            raise ValueError("give at least one of: role, status")
+        return self
+
+
+class User(BaseModel):
+    """A user as clients see it: never a hash or an internal key."""
+
+    id: str
+    email: str
+    role: Role
+    status: Status
+    created_at: str
+
+    @classmethod
+    def of(cls, record: UserRecord) -> User:
+        return cls(
+            id=record.id, email=record.email, role=record.role, status=record.status, created_at=record.created_at
+        )
+
+
+class UserResponse(BaseModel):
+    user: User
+
+
+class MeResponse(BaseModel):
+    user: User
+    message: str
+
+
+class UserListResponse(BaseModel):
+    users: list[User]
+    next_cursor: str | None
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    message: str
+    details: list[dict[str, str]] | None = None

@@ -1,0 +1,92 @@
+"""Password policy and hashing: the only module that imports bcrypt.
+
+Hashing: bcrypt at the configured cost over a fixed-length pre-hash, so a password of any length counts in full
+(bcrypt alone reads only 72 bytes; OWASP Password Storage Cheat Sheet, "Input Limits of bcrypt"). The pre-hash is
+an HMAC-SHA256 with a fixed, service-specific key, so a leaked plain SHA-256 of a password elsewhere cannot be
+"shucked" against our hashes, and is base64-encoded so no NUL byte reaches bcrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import hmac
+import string
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+import bcrypt
+
+MIN_LENGTH = 12  # the requirements; OWASP ASVS 6.2.1 asks for at least 8
+MAX_LENGTH = 1024  # long passphrases are welcome (ASVS 6.2.9: at least 64); this only bounds the work per request
+MIN_CHARACTER_CLASSES = 3  # of: lowercase, uppercase, digits, anything else (spaces and symbols)
+PASSPHRASE_LENGTH = 20  # from here on, words and spaces (two classes) are enough: length beats composition
+_PREHASH_KEY = b"serverless-jwt-auth/bcrypt-prehash/v1"
+_BCRYPT_ALPHABET = "./" + string.ascii_letters + string.digits
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    data = resources.files("auth_core").joinpath("data/common-passwords.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(data).decode("utf-8").split())
+
+
+def _character_classes(password: str) -> int:
+    has_lower = any(c.islower() for c in password)
+    has_upper = any(c.isupper() for c in password)
+    has_digit = any(c.isdigit() for c in password)
+    has_other = any(not c.isalnum() for c in password)
+    return sum((has_lower, has_upper, has_digit, has_other))
+
+
+def password_problems(password: str, *, email: str = "") -> list[str]:
+    """Why this password is refused (an empty list when it is acceptable)."""
+    if len(password) < MIN_LENGTH:
+        return [f"must be at least {MIN_LENGTH} characters long"]
+    if len(password) > MAX_LENGTH:
+        return [f"must be at most {MAX_LENGTH} characters long"]
+    problems = []
+    required_classes = MIN_CHARACTER_CLASSES if len(password) < PASSPHRASE_LENGTH else 2
+    if _character_classes(password) < required_classes:
+        problems.append(
+            "must mix at least three of: lowercase letters, uppercase letters, digits, symbols or spaces "
+            f"(two are enough from {PASSPHRASE_LENGTH} characters on)"
+        )
+    lowered = password.lower()
+    # "Password2024!" is "password" with decorations: refuse the decorated forms of a common password too.
+    core = lowered.strip(string.digits + string.punctuation + string.whitespace)
+    if lowered in _common_passwords() or core in _common_passwords():
+        problems.append("is too common")
+    local_part = email.partition("@")[0].lower()
+    if len(local_part) >= 4 and local_part in lowered:
+        problems.append("must not contain your email address")
+    return problems
+
+
+def _prehash(password: str) -> bytes:
+    normalized = unicodedata.normalize("NFKC", password).encode("utf-8")
+    return base64.b64encode(hmac.new(_PREHASH_KEY, normalized, hashlib.sha256).digest())
+
+
+class PasswordHasher:
+    """bcrypt at a fixed cost, with a check that costs the same whether or not the account exists."""
+
+    def __init__(self, cost: int) -> None:
+        self._cost = cost
+        # A well-formed hash of nothing: checking against it costs exactly one bcrypt at our cost, so a login for an
+        # unknown email takes as long as a wrong password (no account enumeration by timing, ASVS 6.3.x / 2.2).
+        salt = bcrypt.gensalt(rounds=cost)
+        digest = "".join(_BCRYPT_ALPHABET[byte % 64] for byte in hashlib.sha256(salt).digest())
+        self._dummy_hash = salt + digest[:31].encode("ascii")
+
+    def hash(self, password: str) -> str:
+        return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds=self._cost)).decode("ascii")
+
+    def verify(self, password: str, password_hash: str | None) -> bool:
+        """True when the password matches; with no hash (unknown account) spend the same time and return False."""
+        if password_hash is None:
+            bcrypt.checkpw(_prehash(password), self._dummy_hash)
+            return False
+        return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))

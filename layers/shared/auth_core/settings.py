@@ -1,0 +1,62 @@
+"""One validated settings model, read once from the environment (names equal the env var names)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# OWASP ASVS 6.2 / the requirements: bcrypt cost at least 12 in production.
+MIN_PRODUCTION_BCRYPT_COST = 12
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a usable configuration; raised at start, before any request."""
+
+
+class Settings(BaseModel):
+    """Everything a function reads from its environment. Secrets are never settings: only the secret's ARN is."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    USERS_TABLE_NAME: str = Field(min_length=3)
+    TOKENS_TABLE_NAME: str = Field(min_length=3)
+    SIGNING_KEY_SECRET_ARN: str = Field(min_length=1)
+    TOKEN_ISSUER: str = Field(default="serverless-jwt-auth", min_length=1)
+    TOKEN_AUDIENCE: str = Field(default="serverless-jwt-auth-api", min_length=1)
+    ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=1, le=3600)
+    REFRESH_TOKEN_TTL_SECONDS: int = Field(default=604_800, ge=60, le=2_592_000)
+    REFRESH_REUSE_GRACE_SECONDS: int = Field(default=10, ge=0, le=60)
+    # RFC 8725 s3.10 asks for explicit validation; a few seconds absorb clock skew between Lambdas.
+    CLOCK_LEEWAY_SECONDS: int = Field(default=5, ge=0, le=60)
+    KEY_CACHE_SECONDS: int = Field(default=300, ge=0, le=3600)
+    BCRYPT_COST: int = Field(default=12, ge=4, le=16)
+    ALLOW_WEAK_BCRYPT_COST: bool = False
+    ALLOWED_ORIGINS: str = ""
+    COOKIE_SECURE: bool = True
+    MAX_BODY_BYTES: int = Field(default=16_384, ge=1024, le=1_048_576)
+
+    @model_validator(mode="after")
+    def _refuse_weak_bcrypt_cost(self) -> Settings:
+        if self.BCRYPT_COST < MIN_PRODUCTION_BCRYPT_COST and not self.ALLOW_WEAK_BCRYPT_COST:
+            raise ValueError(
+                f"BCRYPT_COST={self.BCRYPT_COST} is below {MIN_PRODUCTION_BCRYPT_COST}; "
+                "set ALLOW_WEAK_BCRYPT_COST=true only for local runs and tests"
+            )
+        return self
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The CORS allowlist: exact origins, never a wildcard."""
+        return tuple(origin.strip() for origin in self.ALLOWED_ORIGINS.split(",") if origin.strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, validated once; a missing or bad setting fails here with a clear message."""
+    try:
+        return Settings.model_validate(dict(os.environ))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise SettingsError(f"invalid configuration: {problems}") from None

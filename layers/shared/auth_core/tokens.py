@@ -1,0 +1,190 @@
+"""Access and refresh tokens: the only module that imports jwt.
+
+Both are HS256 JWTs signed with the current key from Secrets Manager and told apart by their `typ` header
+(RFC 8725 s3.11, explicit typing; RFC 9068 for `at+jwt`), so neither can stand in for the other.
+Verification follows RFC 8725 s3.1-s3.10: one pinned algorithm, a known `kid`, no extra header parameters
+(no `jku`, `jwk`, `x5u`, `x5c`, `crit`), exact `iss` and `aud`, every claim required, times checked against our clock
+with a small explicit leeway.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jwt
+
+from auth_core.errors import InvalidRequestError, InvalidTokenError, TokenExpiredError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from auth_core.keys import KeyStore
+
+ALGORITHM = "HS256"
+ACCESS_TYPE = "at+jwt"
+REFRESH_TYPE = "rt+jwt"
+ROLES = frozenset({"user", "admin"})
+MAX_TOKEN_LENGTH = 4096
+_ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
+_ACCESS_CLAIMS = ("iss", "aud", "sub", "email", "role", "iat", "exp", "jti")
+_REFRESH_CLAIMS = ("iss", "aud", "sub", "email", "fam", "iat", "exp", "jti")
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    sub: str
+    email: str
+    role: str
+    jti: str
+    iat: float
+    exp: int
+
+
+@dataclass(frozen=True)
+class RefreshClaims:
+    sub: str
+    email: str
+    family_id: str
+    jti: str
+    iat: float
+    exp: int
+
+
+def new_id() -> str:
+    """A random, opaque identifier (128 bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+def _is_jwt_shaped(token: str) -> bool:
+    return 0 < len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.count(".") == 2
+
+
+class TokenService:
+    def __init__(
+        self,
+        keys: KeyStore,
+        *,
+        issuer: str,
+        audience: str,
+        access_ttl: int,
+        refresh_ttl: int,
+        leeway: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._access_ttl = access_ttl
+        self._refresh_ttl = refresh_ttl
+        self._leeway = leeway
+        self._clock = clock
+
+    def issue_access(self, *, user_id: str, email: str, role: str) -> tuple[str, AccessClaims]:
+        # `iat` keeps milliseconds (RFC 7519 s2 allows non-integer NumericDate) so "every token issued before a
+        # logout-all" is exact even within one second.
+        now = round(self._clock(), 3)
+        claims = AccessClaims(
+            sub=user_id, email=email, role=role, jti=new_id(), iat=now, exp=int(now) + self._access_ttl
+        )
+        payload = {"iss": self._issuer, "aud": self._audience, **claims.__dict__}
+        return self._sign(payload, ACCESS_TYPE), claims
+
+    def issue_refresh(self, *, user_id: str, email: str, family_id: str) -> tuple[str, RefreshClaims]:
+        now = round(self._clock(), 3)
+        claims = RefreshClaims(
+            sub=user_id, email=email, family_id=family_id, jti=new_id(), iat=now, exp=int(now) + self._refresh_ttl
+        )
+        payload = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": claims.sub,
+            "email": claims.email,
+            "fam": claims.family_id,
+            "jti": claims.jti,
+            "iat": claims.iat,
+            "exp": claims.exp,
+        }
+        return self._sign(payload, REFRESH_TYPE), claims
+
+    def verify_access(self, token: str) -> AccessClaims:
+        """The claims of a valid access token; InvalidTokenError or TokenExpiredError otherwise."""
+        if not _is_jwt_shaped(token):
+            raise InvalidTokenError()
+        payload = self._verify(token, ACCESS_TYPE, _ACCESS_CLAIMS)
+        if payload["role"] not in ROLES:
+            raise InvalidTokenError()
+        return AccessClaims(
+            sub=payload["sub"],
+            email=payload["email"],
+            role=payload["role"],
+            jti=payload["jti"],
+            iat=payload["iat"],
+            exp=payload["exp"],
+        )
+
+    def verify_refresh(self, token: str) -> RefreshClaims:
+        """The claims of a valid refresh token. A token that is not even JWT-shaped is a malformed request (400)."""
+        if not _is_jwt_shaped(token):
+            raise InvalidRequestError()
+        payload = self._verify(token, REFRESH_TYPE, _REFRESH_CLAIMS)
+        return RefreshClaims(
+            sub=payload["sub"],
+            email=payload["email"],
+            family_id=payload["fam"],
+            jti=payload["jti"],
+            iat=payload["iat"],
+            exp=payload["exp"],
+        )
+
+    def _sign(self, payload: dict[str, Any], token_type: str) -> str:
+        key = self._keys.ring().current
+        return jwt.encode(payload, key.secret, algorithm=ALGORITHM, headers={"typ": token_type, "kid": key.kid})
+
+    def _verify(self, token: str, token_type: str, required: tuple[str, ...]) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError() from exc
+        kid = header.get("kid")
+        if (
+            set(header) - _ALLOWED_HEADER
+            or header.get("alg") != ALGORITHM
+            or header.get("typ") != token_type
+            or not isinstance(kid, str)
+        ):
+            raise InvalidTokenError()
+        key = self._keys.find(kid)
+        if key is None:
+            raise InvalidTokenError()
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                key.secret,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                # Times are checked below against our own clock (one clock for issuing and verifying).
+                options={"require": list(required), "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError() from exc
+        self._check_claims(payload, required)
+        return payload
+
+    def _check_claims(self, payload: dict[str, Any], required: tuple[str, ...]) -> None:
+        strings = [name for name in required if name not in ("iat", "exp", "aud")]
+        if any(not isinstance(payload[name], str) or not payload[name] for name in strings):
+            raise InvalidTokenError()
+        iat, exp = payload["iat"], payload["exp"]
+        if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in (iat, exp)):
+            raise InvalidTokenError()
+        now = self._clock()
+        if iat > now + self._leeway or ("nbf" in payload and not isinstance(payload["nbf"], int | float)):
+            raise InvalidTokenError()
+        if "nbf" in payload and payload["nbf"] > now + self._leeway:
+            raise InvalidTokenError()
+        if exp <= now - self._leeway:
+            raise TokenExpiredError("The token expired. Refresh it or sign in again.")

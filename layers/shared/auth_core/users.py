@@ -1,0 +1,128 @@
+"""The users table: one item per user keyed by the normalized email (so uniqueness is a conditional write), and the
+`user_id-index` GSI for lookups by id (it never projects the password hash)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import TYPE_CHECKING, Any, cast
+
+from auth_core.dynamo import Item, dependency_call, n, read_n, read_s, s
+from auth_core.errors import EmailTakenError, NotFoundError, ValidationFailedError
+from auth_core.models import Role, Status, UserRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ID_INDEX = "user_id-index"
+
+
+def to_record(item: Item) -> UserRecord:
+    return UserRecord(
+        id=cast("str", read_s(item, "user_id")),
+        email=cast("str", read_s(item, "email")),
+        role=cast("Role", read_s(item, "role")),
+        status=cast("Status", read_s(item, "status")),
+        created_at=cast("str", read_s(item, "created_at")),
+        tokens_valid_after=read_n(item, "tokens_valid_after"),
+        password_hash=read_s(item, "password_hash"),
+    )
+
+
+def encode_cursor(key: Item) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Item:
+    """A cursor is the index key we stopped at; anything that does not decode to exactly that shape is refused."""
+    invalid = ValidationFailedError(details=[{"field": "cursor", "message": "is not a cursor this API returned"}])
+    try:
+        key: Any = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise invalid from exc
+    if not isinstance(key, dict) or set(key) != {"email", "user_id"}:
+        raise invalid
+    if not all(
+        isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str) for value in key.values()
+    ):
+        raise invalid
+    return cast("Item", key)
+
+
+class UsersRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def create(self, user: UserRecord) -> None:
+        """Store a new user; EmailTakenError when the email is already registered (one conditional write)."""
+        assert user.password_hash is not None
+        item = {
+            "email": s(user.email),
+            "user_id": s(user.id),
+            "password_hash": s(user.password_hash),
+            "role": s(user.role),
+            "status": s(user.status),
+            "created_at": s(user.created_at),
+            "tokens_valid_after": n(user.tokens_valid_after),
+        }
+        with dependency_call(on_condition_failed=EmailTakenError):
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(email)")
+
+    def get_by_email(self, email: str) -> UserRecord | None:
+        with dependency_call():
+            response = self._client.get_item(TableName=self._table, Key={"email": s(email)}, ConsistentRead=True)
+        item = response.get("Item")
+        return to_record(item) if item else None
+
+    def get_by_id(self, user_id: str) -> UserRecord:
+        with dependency_call():
+            response = self._client.query(
+                TableName=self._table,
+                IndexName=ID_INDEX,
+                KeyConditionExpression="user_id = :id",
+                ExpressionAttributeValues={":id": s(user_id)},
+                Limit=1,
+            )
+        items = response.get("Items", [])
+        if not items:
+            raise NotFoundError("No user has this id.")
+        return to_record(items[0])
+
+    def list(self, *, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
+        """One page of users, and the cursor of the next page (None on the last one)."""
+        kwargs: dict[str, Any] = {"TableName": self._table, "IndexName": ID_INDEX, "Limit": limit}
+        if cursor:
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
+        with dependency_call():
+            response = self._client.scan(**kwargs)
+        last_key = response.get("LastEvaluatedKey")
+        return [to_record(item) for item in response.get("Items", [])], encode_cursor(last_key) if last_key else None
+
+    def update(
+        self,
+        user: UserRecord,
+        *,
+        role: Role | None = None,
+        status: Status | None = None,
+        tokens_valid_after: float | None = None,
+    ) -> UserRecord:
+        """Change some of a user's fields; the condition on the id makes sure the email still belongs to this user."""
+        changes = {"role": role, "status": status, "tokens_valid_after": tokens_valid_after}
+        names, values, sets = {}, {":id": s(user.id)}, []
+        for index, (name, value) in enumerate((k, v) for k, v in changes.items() if v is not None):
+            names[f"#f{index}"] = name
+            values[f":v{index}"] = n(value) if isinstance(value, float | int) else s(value)
+            sets.append(f"#f{index} = :v{index}")
+        with dependency_call(on_condition_failed=lambda: NotFoundError("No user has this id.")):
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"email": s(user.email)},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="user_id = :id",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        return to_record(response["Attributes"])

@@ -1,0 +1,381 @@
+"""The SAM template's wiring: routes and authorizers, least-privilege IAM, data protection, gateway responses."""
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from infra import cfn
+
+REPO_ROOT = cfn.DEFAULT_TEMPLATE_PATH.parent
+TEMPLATE = cfn.load_template()
+RESOURCES = TEMPLATE["Resources"]
+GLOBALS = TEMPLATE["Globals"]["Function"]
+FUNCTIONS = cfn.resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+TABLES = cfn.resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")
+API = RESOURCES["AuthApi"]["Properties"]
+GATEWAY_RESPONSES = API["GatewayResponses"]
+
+NONE = "NONE"  # `Auth: {Authorizer: NONE}`: a public route
+DEFAULT = None  # no override: the API's default (Lambda) authorizer applies
+
+# (method, path) -> (function, authorizer override), as CONTRACT.md lists the routes.
+CONTRACT_ROUTES = {
+    ("POST", "/auth/register"): ("RegisterFunction", NONE),
+    ("OPTIONS", "/auth/register"): ("RegisterFunction", NONE),
+    ("POST", "/auth/login"): ("LoginFunction", NONE),
+    ("OPTIONS", "/auth/login"): ("LoginFunction", NONE),
+    ("POST", "/auth/refresh"): ("RefreshFunction", NONE),
+    ("OPTIONS", "/auth/refresh"): ("RefreshFunction", NONE),
+    ("POST", "/auth/logout"): ("LogoutFunction", NONE),
+    ("OPTIONS", "/auth/logout"): ("LogoutFunction", NONE),
+    ("POST", "/auth/logout-all"): ("LogoutFunction", DEFAULT),
+    ("OPTIONS", "/auth/logout-all"): ("LogoutFunction", NONE),
+    ("GET", "/me"): ("MeFunction", DEFAULT),
+    ("OPTIONS", "/me"): ("MeFunction", NONE),
+    ("GET", "/admin/users"): ("AdminFunction", DEFAULT),
+    ("OPTIONS", "/admin/users"): ("AdminFunction", NONE),
+    ("GET", "/admin/users/{user_id}"): ("AdminFunction", DEFAULT),
+    ("PATCH", "/admin/users/{user_id}"): ("AdminFunction", DEFAULT),
+    ("OPTIONS", "/admin/users/{user_id}"): ("AdminFunction", NONE),
+}
+
+# function -> {(action, resource)}: everything each function may do, and nothing more.
+USERS, USERS_INDEX, TOKENS, SECRET = "UsersTable", "UsersTable/index/*", "TokensTable", "SigningKeySecret"
+EXPECTED_GRANTS = {
+    "RegisterFunction": {("dynamodb:PutItem", USERS)},
+    "LoginFunction": {
+        *(("dynamodb:" + action, USERS) for action in ("GetItem", "BatchGetItem", "UpdateItem")),
+        *(
+            ("dynamodb:" + action, TOKENS)
+            for action in ("PutItem", "UpdateItem", "ConditionCheckItem", "GetItem", "BatchGetItem")
+        ),
+        ("secretsmanager:GetSecretValue", SECRET),
+    },
+    "RefreshFunction": {
+        *(("dynamodb:" + action, USERS) for action in ("BatchGetItem", "GetItem")),
+        *(
+            ("dynamodb:" + action, TOKENS)
+            for action in ("BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem")
+        ),
+        ("secretsmanager:GetSecretValue", SECRET),
+    },
+    "LogoutFunction": {
+        *(("dynamodb:" + action, USERS) for action in ("UpdateItem", "GetItem")),
+        *(("dynamodb:" + action, TOKENS) for action in ("PutItem", "UpdateItem", "ConditionCheckItem")),
+        ("secretsmanager:GetSecretValue", SECRET),
+    },
+    "MeFunction": {("dynamodb:Query", USERS_INDEX), ("dynamodb:GetItem", USERS)},
+    "AdminFunction": {
+        ("dynamodb:Query", USERS_INDEX),
+        ("dynamodb:Scan", USERS_INDEX),
+        ("dynamodb:GetItem", USERS),
+        ("dynamodb:UpdateItem", USERS),
+    },
+    "AuthorizerFunction": {
+        *(("dynamodb:" + action, table) for action in ("BatchGetItem", "GetItem") for table in (USERS, TOKENS)),
+        ("secretsmanager:GetSecretValue", SECRET),
+    },
+}
+
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+# response type -> (status code, or None for API Gateway's own; the "error" code of the body)
+EXPECTED_GATEWAY_RESPONSES = {
+    "UNAUTHORIZED": (401, "missing_token"),
+    "ACCESS_DENIED": (401, "$context.authorizer.error"),
+    "AUTHORIZER_FAILURE": (503, "service_unavailable"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, "internal_error"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found"),
+    "THROTTLED": (429, "rate_limited"),
+    "REQUEST_TOO_LARGE": (413, "validation_error"),
+    "DEFAULT_4XX": (None, "invalid_request"),
+    "DEFAULT_5XX": (None, "internal_error"),
+}
+
+
+def _routes() -> dict[tuple[str, str], tuple[str, str | None]]:
+    routes = {}
+    for logical_id, function in FUNCTIONS.items():
+        for event in function["Properties"].get("Events", {}).values():
+            assert event["Type"] == "Api"
+            properties = event["Properties"]
+            assert properties["RestApiId"] == {"Ref": "AuthApi"}
+            key = (properties["Method"].upper(), properties["Path"])
+            assert key not in routes, f"route {key} declared twice"
+            routes[key] = (logical_id, properties.get("Auth", {}).get("Authorizer"))
+    return routes
+
+
+def _resource_name(resource: Any) -> str:
+    """`!GetAtt T.Arn` -> "T", `!Sub "${T.Arn}/index/*"` -> "T/index/*", `!Ref S` -> "S"; anything else fails."""
+    match resource:
+        case {"Fn::GetAtt": [logical_id, "Arn"]}:
+            return str(logical_id)
+        case {"Fn::Sub": str(text)} if text.startswith("${") and text.count("${") == 1:
+            return text.replace("${", "").replace(".Arn}", "")
+        case {"Ref": str(logical_id)} if logical_id in RESOURCES:
+            return logical_id
+    raise AssertionError(f"unexpected policy resource {resource!r}")
+
+
+def _statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = function["Properties"].get("Policies", [])
+    assert isinstance(policies, list)
+    statements = []
+    for policy in policies:
+        assert isinstance(policy, dict), f"only inline policy documents, not {policy!r}"
+        assert set(policy) <= {"Version", "Statement"}, f"not an inline policy document: {policy!r}"
+        statements.extend(policy["Statement"])
+    return statements
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants(function: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (action, _resource_name(resource))
+        for statement in _statements(function)
+        for action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Functions and routes
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_handler_file_for_each_function_exists_and_defines_handler(logical_id: str) -> None:
+    properties = FUNCTIONS[logical_id]["Properties"]
+    module, _, attribute = properties["Handler"].rpartition(".")
+    source = REPO_ROOT / properties["CodeUri"] / f"{module.replace('.', '/')}.py"
+
+    assert source.is_file(), f"{logical_id}: {source} does not exist"
+    text = source.read_text(encoding="utf-8")
+    assert f"def {attribute}(" in text or f"{attribute} =" in text
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(CONTRACT_ROUTES))
+def test_route_lookup_for_each_contract_route_reaches_its_function_with_expected_auth(method: str, path: str) -> None:
+    routes = _routes()
+
+    assert (method, path) in routes, f"{method} {path} is not routed"
+    assert routes[method, path] == CONTRACT_ROUTES[method, path]
+
+
+def test_route_listing_compared_to_contract_has_no_extra_routes() -> None:
+    assert set(_routes()) == set(CONTRACT_ROUTES)
+
+
+def test_default_authorizer_when_route_has_no_override_is_uncached_lambda_token_authorizer() -> None:
+    auth = API["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+
+    assert authorizer["FunctionPayloadType"] == "TOKEN"
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer["Identity"]["Header"] == "Authorization"
+    assert authorizer["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheTtlSeconds"}
+    assert TEMPLATE["Parameters"]["AuthorizerCacheTtlSeconds"]["Default"] == 0
+    assert auth["AddDefaultAuthorizerToCorsPreflight"] is False
+
+
+def test_authorizer_function_when_declared_has_no_routes() -> None:
+    assert "Events" not in FUNCTIONS["AuthorizerFunction"]["Properties"]
+
+
+@pytest.mark.parametrize("setting", ["Runtime", "Architectures", "Layers"])
+def test_function_settings_for_every_function_come_from_globals(setting: str) -> None:
+    overriding = [logical_id for logical_id, function in FUNCTIONS.items() if setting in function["Properties"]]
+
+    assert overriding == []
+
+
+def test_function_runtime_for_every_function_is_python313_on_arm64() -> None:
+    layer = RESOURCES["SharedLayer"]
+
+    assert GLOBALS["Runtime"] == "python3.13"
+    assert GLOBALS["Architectures"] == ["arm64"]
+    assert GLOBALS["Layers"] == [{"Ref": "SharedLayer"}]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_environment_for_every_function_names_resources_and_secure_defaults() -> None:
+    variables = GLOBALS["Environment"]["Variables"]
+
+    assert variables["USERS_TABLE_NAME"] == {"Ref": "UsersTable"}
+    assert variables["TOKENS_TABLE_NAME"] == {"Ref": "TokensTable"}
+    assert variables["SIGNING_KEY_SECRET_ARN"] == {"Ref": "SigningKeySecret"}
+    assert variables["COOKIE_SECURE"] == "true"
+    # Local runs may point boto3 elsewhere; a deployed function never gets the variable.
+    assert variables["AWS_ENDPOINT_URL"] == {"Ref": "AWS::NoValue"}
+    assert {
+        "TOKEN_ISSUER",
+        "TOKEN_AUDIENCE",
+        "ACCESS_TOKEN_TTL_SECONDS",
+        "REFRESH_TOKEN_TTL_SECONDS",
+        "REFRESH_REUSE_GRACE_SECONDS",
+        "BCRYPT_COST",
+        "ALLOWED_ORIGINS",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+        "STAGE",
+    } <= set(variables)
+
+
+def test_bcrypt_cost_when_deployed_cannot_go_below_12() -> None:
+    assert TEMPLATE["Parameters"]["BcryptCost"]["MinValue"] == 12
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_log_group_for_each_function_applies_retention(logical_id: str) -> None:
+    log_group = RESOURCES[f"{logical_id}LogGroup"]
+
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Least privilege
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_policy_statements_for_each_function_are_inline_allows_without_wildcards(logical_id: str) -> None:
+    for statement in _statements(FUNCTIONS[logical_id]):
+        assert statement["Effect"] == "Allow"
+        assert set(statement) == {"Effect", "Action", "Resource"}
+        assert all("*" not in action for action in _as_list(statement["Action"]))
+        assert all(resource != "*" for resource in _as_list(statement["Resource"]))
+
+
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_GRANTS))
+def test_policy_grants_for_each_function_match_least_privilege_table(logical_id: str) -> None:
+    assert _grants(FUNCTIONS[logical_id]) == EXPECTED_GRANTS[logical_id]
+
+
+def test_secret_read_when_granted_is_limited_to_signing_functions_and_the_secret() -> None:
+    readers = {
+        logical_id: {resource for action, resource in _grants(function) if action.startswith("secretsmanager:")}
+        for logical_id, function in FUNCTIONS.items()
+    }
+
+    assert {logical_id for logical_id, resources in readers.items() if resources} == {
+        "LoginFunction",
+        "RefreshFunction",
+        "LogoutFunction",
+        "AuthorizerFunction",
+    }
+    assert all(resources <= {SECRET} for resources in readers.values())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data
+
+
+@pytest.mark.parametrize("logical_id", sorted(TABLES))
+def test_table_settings_for_each_table_enable_on_demand_pitr_sse_ttl_and_retain(logical_id: str) -> None:
+    table = TABLES[logical_id]
+    properties = table["Properties"]
+
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    assert "TableName" not in properties  # generated names: two stacks never collide
+
+
+def test_table_keys_when_declared_match_the_repositories() -> None:
+    assert TABLES["UsersTable"]["Properties"]["KeySchema"] == [{"AttributeName": "email", "KeyType": "HASH"}]
+    assert TABLES["TokensTable"]["Properties"]["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+
+
+def test_users_index_when_projected_never_includes_password_hash() -> None:
+    (index,) = TABLES["UsersTable"]["Properties"]["GlobalSecondaryIndexes"]
+
+    assert index["IndexName"] == "user_id-index"
+    assert index["KeySchema"] == [{"AttributeName": "user_id", "KeyType": "HASH"}]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert set(index["Projection"]["NonKeyAttributes"]) == {"role", "status", "created_at", "tokens_valid_after"}
+
+
+def test_signing_secret_when_generated_has_at_least_256_random_bits() -> None:
+    secret = RESOURCES["SigningKeySecret"]
+    spec = secret["Properties"]["GenerateSecretString"]
+    alphabet_size = len("".join(cfn.password_alphabet(spec)))
+
+    assert spec["PasswordLength"] >= 43
+    assert spec["PasswordLength"] * math.log2(alphabet_size) >= 256
+    assert json.loads(spec["SecretStringTemplate"]) == {"kid": "k1", "alg": "HS256"}
+    assert spec["GenerateStringKey"] == "key"
+    assert secret["DeletionPolicy"] == "Retain"
+    assert secret["UpdateReplacePolicy"] == "Retain"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Gateway responses
+
+
+def test_gateway_responses_when_declared_cover_every_expected_type() -> None:
+    assert set(GATEWAY_RESPONSES) == set(EXPECTED_GATEWAY_RESPONSES)
+
+
+@pytest.mark.parametrize("response_type", sorted(GATEWAY_RESPONSES))
+def test_gateway_response_for_each_type_carries_security_headers(response_type: str) -> None:
+    headers = GATEWAY_RESPONSES[response_type]["ResponseParameters"]["Headers"]
+    values = {name: cfn.gateway_static_value(value) for name, value in headers.items()}
+
+    assert values.items() >= SECURITY_HEADERS.items()
+
+
+@pytest.mark.parametrize("response_type", sorted(EXPECTED_GATEWAY_RESPONSES))
+def test_gateway_response_for_each_type_has_expected_status_and_json_error_body(response_type: str) -> None:
+    status, error = EXPECTED_GATEWAY_RESPONSES[response_type]
+    response = GATEWAY_RESPONSES[response_type]
+    body = json.loads(response["ResponseTemplates"]["application/json"])
+
+    assert response.get("StatusCode") == status
+    assert body["error"] == error
+    assert body["message"]
+    assert ("details" in body) == (error == "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("response_type", "challenge"),
+    [
+        ("UNAUTHORIZED", 'Bearer realm="serverless-jwt-auth"'),
+        ("ACCESS_DENIED", 'Bearer realm="serverless-jwt-auth", error="invalid_token"'),
+    ],
+)
+def test_auth_failure_response_when_rendered_is_401_with_bearer_challenge(response_type: str, challenge: str) -> None:
+    response = GATEWAY_RESPONSES[response_type]
+    headers = response["ResponseParameters"]["Headers"]
+
+    assert response["StatusCode"] == 401
+    assert cfn.gateway_static_value(headers["WWW-Authenticate"]) == challenge
+
+
+def test_outputs_when_deployed_expose_url_tables_and_secret() -> None:
+    outputs = TEMPLATE["Outputs"]
+
+    assert outputs["ApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${AuthApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+    }
+    assert outputs["UsersTableName"]["Value"] == {"Ref": "UsersTable"}
+    assert outputs["TokensTableName"]["Value"] == {"Ref": "TokensTable"}
+    assert outputs["SigningKeySecretArn"]["Value"] == {"Ref": "SigningKeySecret"}
