@@ -136,10 +136,14 @@ def ttl_attribute(template: dict[str, Any], logical_id: str) -> str | None:
 def create_tables(dynamodb_client: DynamoDBClient, template: dict[str, Any], names: dict[str, str]) -> None:
     """Create every table of the template under `names[logical_id]`, and enable its TTL.
 
-    Raises KeyError when `names` misses a table: a table the code expects but nobody created fails later and
-    obscurely.
+    Raises KeyError, before creating anything, when `names` misses a table: a table the code expects but nobody
+    created would fail later and obscurely.
     """
-    for logical_id, kwargs in table_definitions(template).items():
+    definitions = table_definitions(template)
+    missing = sorted(set(definitions) - set(names))
+    if missing:
+        raise KeyError(f"no table name given for {', '.join(missing)}")
+    for logical_id, kwargs in definitions.items():
         table_name = names[logical_id]
         dynamodb_client.create_table(TableName=table_name, **kwargs)
         dynamodb_client.get_waiter("table_exists").wait(TableName=table_name)

@@ -56,3 +56,32 @@ def aws() -> Iterator[dict[str, Any]]:
         container.reset()
         yield {"dynamodb": dynamodb, "secretsmanager": secrets, "template": template}
         container.reset()
+
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture
+def api(aws: dict[str, Any]) -> Any:
+    from tests.api import Api
+
+    return Api()
+
+
+@pytest.fixture
+def signed_in(api: Any) -> Any:
+    """Register (or create as admin) and sign in a user; returns the login reply's body plus the user's id."""
+    from auth_core import container
+
+    def sign_in(email: str = "ada@example.com", *, role: str = "user", password: str = PASSWORD) -> dict[str, Any]:
+        if role == "admin":
+            user_id = container.auth_service().create_admin(email=email, password=password).id
+        else:
+            reply = api.call("POST", "/auth/register", body={"email": email, "password": password})
+            assert reply.status == 201, reply.body
+            user_id = reply.body["user"]["id"]
+        login = api.call("POST", "/auth/login", body={"email": email, "password": password})
+        assert login.status == 200, login.body
+        return {**login.body, "user_id": user_id, "email": email}
+
+    return sign_in

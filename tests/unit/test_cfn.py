@@ -135,9 +135,13 @@ def test_create_tables_with_template_enables_ttl_on_expires_at(
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
 
 
-def test_create_tables_with_a_name_missing_raises_key_error(dynamodb: Any, template: dict[str, Any]) -> None:
+def test_create_tables_with_a_name_missing_raises_key_error_and_creates_nothing(
+    dynamodb: Any, template: dict[str, Any]
+) -> None:
     with pytest.raises(KeyError, match="TokensTable"):
         cfn.create_tables(dynamodb, template, {"UsersTable": "users"})
+
+    assert dynamodb.list_tables()["TableNames"] == []
 
 
 def test_table_definitions_with_template_translate_sse_to_the_api_shape(template: dict[str, Any]) -> None:

@@ -96,7 +96,7 @@ EXPECTED_GATEWAY_RESPONSES = {
     "AUTHORIZER_CONFIGURATION_ERROR": (500, "internal_error"),
     "MISSING_AUTHENTICATION_TOKEN": (404, "not_found"),
     "THROTTLED": (429, "rate_limited"),
-    "REQUEST_TOO_LARGE": (413, "validation_error"),
+    "REQUEST_TOO_LARGE": (400, "validation_error"),
     "DEFAULT_4XX": (None, "invalid_request"),
     "DEFAULT_5XX": (None, "internal_error"),
 }

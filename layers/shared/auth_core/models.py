@@ -85,7 +85,8 @@ class LoginRequest(_Request):
 class RefreshRequest(_Request):
     """The refresh token may come in the body (native clients) or the HttpOnly cookie (browsers)."""
 
-    refresh_token: Annotated[str | None, Field(default=None, min_length=1, max_length=4096)] = None
+    # No length bound here: an oversized token is a malformed token (400 invalid_request), which tokens.py decides.
+    refresh_token: str | None = None
 
 
 class UpdateUserRequest(_Request):
