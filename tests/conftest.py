@@ -50,7 +50,9 @@ def aws() -> Iterator[dict[str, Any]]:
         dynamodb = boto3.client("dynamodb")
         secrets = boto3.client("secretsmanager")
         create_tables(
-            dynamodb, template, {"UsersTable": TEST_ENV["USERS_TABLE_NAME"], "TokensTable": TEST_ENV["TOKENS_TABLE_NAME"]}
+            dynamodb,
+            template,
+            {"UsersTable": TEST_ENV["USERS_TABLE_NAME"], "TokensTable": TEST_ENV["TOKENS_TABLE_NAME"]},
         )
         create_signing_secret(secrets, template, TEST_ENV["SIGNING_KEY_SECRET_ARN"])
         container.reset()

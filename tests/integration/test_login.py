@@ -71,7 +71,9 @@ def test_login_disabled_user_answers_invalid_credentials(api, signed_in):
 
     admin = signed_in("root@example.com", role="admin")
     user = signed_in("bob@example.com")
-    container.admin_service().update_user(actor_id=admin["user_id"], user_id=user["user_id"], role=None, status="disabled")
+    container.admin_service().update_user(
+        actor_id=admin["user_id"], user_id=user["user_id"], role=None, status="disabled"
+    )
 
     reply = api.call("POST", "/auth/login", body={"email": "bob@example.com", "password": PASSWORD})
 

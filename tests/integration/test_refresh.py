@@ -168,7 +168,9 @@ def test_refresh_disabled_user_answers_token_revoked(api, signed_in):
     from auth_core import container
 
     admin, user = signed_in("root@example.com", role="admin"), signed_in("bob@example.com")
-    container.admin_service().update_user(actor_id=admin["user_id"], user_id=user["user_id"], role=None, status="disabled")
+    container.admin_service().update_user(
+        actor_id=admin["user_id"], user_id=user["user_id"], role=None, status="disabled"
+    )
 
     assert refresh(api, user["refresh_token"]).body["error"] == "token_revoked"
 
@@ -178,7 +180,9 @@ def test_refresh_after_demotion_issues_access_token_with_current_role(api, signe
     from tests.integration.test_login import claims_of
 
     admin, other = signed_in("root@example.com", role="admin"), signed_in("bob@example.com")
-    container.admin_service().update_user(actor_id=admin["user_id"], user_id=other["user_id"], role="admin", status=None)
+    container.admin_service().update_user(
+        actor_id=admin["user_id"], user_id=other["user_id"], role="admin", status=None
+    )
 
     reply = refresh(api, other["refresh_token"])
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.api import handler_of, load_event, LambdaContext
+from tests.api import LambdaContext, handler_of, load_event
 from tests.conftest import PASSWORD, TEST_ENV
 
 

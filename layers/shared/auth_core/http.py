@@ -7,7 +7,7 @@ anything unexpected into a contract-shaped 500 carrying the request id (never a 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
@@ -79,6 +79,15 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
     return details
 
 
+def _invalid_request(exc: RequestValidationError) -> Response[str]:
+    return error_response(ValidationFailedError(details=_validation_details(exc)))
+
+
+def _invalid_response(app: APIGatewayRestResolver, exc: ResponseValidationError) -> Response[str]:
+    logger.error("response failed its own schema", extra={"problems": [e.get("type") for e in exc.errors()]})
+    return Response(500, JSON, json.dumps(internal_error_body(app.current_event.request_context.request_id)))
+
+
 def build_resolver() -> APIGatewayRestResolver:
     """The REST resolver every function uses, with pydantic validation and our error contract."""
     origins = get_settings().allowed_origins
@@ -94,19 +103,9 @@ def build_resolver() -> APIGatewayRestResolver:
     # Responses are validated against the route's declared model too: a body that doesn't match is our bug (500).
     app = APIGatewayRestResolver(cors=cors, enable_validation=True, response_validation_error_http_code=500)
 
-    @app.exception_handler(ServiceError)
-    def _service_error(error: ServiceError) -> Response[str]:
-        return error_response(error)
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response[str]:
-        return error_response(ValidationFailedError(details=_validation_details(exc)))
-
-    @app.exception_handler(ResponseValidationError)
-    def _bad_response(exc: ResponseValidationError) -> Response[str]:
-        logger.error("response failed its own schema", extra={"problems": [e.get("type") for e in exc.errors()]})
-        return Response(500, JSON, json.dumps(internal_error_body(app.current_event.request_context.request_id)))
-
+    app.exception_handler(ServiceError)(error_response)
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(ResponseValidationError)(lambda exc: _invalid_response(app, exc))
     return app
 
 
@@ -139,7 +138,7 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
             }
         return with_security_headers(result)
 
-    return handler
+    return cast("Callable[[dict[str, Any], LambdaContext], dict[str, Any]]", handler)
 
 
 def _as_proxy_result(response: Response[str], event: dict[str, Any]) -> dict[str, Any]:
