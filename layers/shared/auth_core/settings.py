@@ -46,6 +46,16 @@ class Settings(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_wildcard_origins(self) -> Settings:
+        # The refresh cookie makes CORS credentialed: a wildcard (or "null") origin would hand it to any site.
+        for origin in self.allowed_origins:
+            if "*" in origin or origin == "null" or not origin.startswith(("https://", "http://")):
+                raise ValueError(
+                    f"ALLOWED_ORIGINS must list exact origins like https://app.example.com, not {origin!r}"
+                )
+        return self
+
     @property
     def allowed_origins(self) -> tuple[str, ...]:
         """The CORS allowlist: exact origins, never a wildcard."""

@@ -9,6 +9,7 @@ with a small explicit leeway.
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -178,13 +179,17 @@ class TokenService:
         strings = [name for name in required if name not in ("iat", "exp", "aud")]
         if any(not isinstance(payload[name], str) or not payload[name] for name in strings):
             raise InvalidTokenError()
-        iat, exp = payload["iat"], payload["exp"]
-        if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in (iat, exp)):
+        times = [payload["iat"], payload["exp"], payload.get("nbf", 0)]
+        if not all(_is_numeric_date(value) for value in times):
             raise InvalidTokenError()
+        iat, exp, nbf = times
         now = self._clock()
-        if iat > now + self._leeway or ("nbf" in payload and not isinstance(payload["nbf"], int | float)):
-            raise InvalidTokenError()
-        if "nbf" in payload and payload["nbf"] > now + self._leeway:
+        if iat > now + self._leeway or nbf > now + self._leeway:
             raise InvalidTokenError()
         if exp <= now - self._leeway:
             raise TokenExpiredError("The token expired. Refresh it or sign in again.")
+
+
+def _is_numeric_date(value: object) -> bool:
+    """RFC 7519 s2 NumericDate: a finite number (JSON has no NaN, but Python's json module reads one)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
