@@ -18,7 +18,7 @@ def stack(aws, monkeypatch):
     }
 
     class CloudFormation:
-        def describe_stacks(self, StackName):
+        def describe_stacks(self, StackName):  # noqa: N803 - boto3's keyword
             assert StackName == "serverless-jwt-auth-dev"
             return {
                 "Stacks": [

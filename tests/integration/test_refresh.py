@@ -84,8 +84,20 @@ def test_refresh_rotated_out_token_within_grace_keeps_both_tabs_signed_in(api, a
     assert list(families(aws).values()) == ["active"]
 
 
-def test_refresh_concurrent_use_of_one_token_continues_at_most_one_family(api, aws, signed_in):
+def test_refresh_concurrent_use_of_one_token_continues_at_most_one_family(api, aws, signed_in, monkeypatch):
+    from auth_core import container
+
     session = signed_in()
+    # moto's in-process backend is not thread-safe; DynamoDB makes each API call atomic, so do the same here. Calls of
+    # different requests still interleave freely between one another (read, then transact), which is the race tested.
+    client, lock = container.dynamodb(), threading.Lock()
+    real_call = client._make_api_call
+
+    def atomic_call(*args, **kwargs):
+        with lock:
+            return real_call(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_make_api_call", atomic_call)
     replies = []
     barrier = threading.Barrier(4)
 
@@ -187,3 +199,40 @@ def test_refresh_after_demotion_issues_access_token_with_current_role(api, signe
     reply = refresh(api, other["refresh_token"])
 
     assert claims_of(reply.body["access_token"])[1]["role"] == "admin"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "https://evil.example"}, 400),
+        ({"Origin": "null"}, 400),
+        ({"Origin": "https://app.example.com", "Sec-Fetch-Site": "cross-site"}, 400),
+        ({"Origin": "https://app.example.com", "Sec-Fetch-Site": "same-site"}, 200),
+        ({"Origin": None}, 200),
+    ],
+)
+def test_refresh_by_cookie_from_other_origin_is_refused(api, signed_in, headers, status):
+    session = signed_in()
+
+    reply = api.call(
+        "POST", "/auth/refresh", headers={"Cookie": f"refresh_token={session['refresh_token']}", **headers}
+    )
+
+    assert reply.status == status
+    if status == 400:
+        assert reply.body["error"] == "invalid_request"
+        # The refused request spent nothing: the token still works from the right origin.
+        assert refresh(api, session["refresh_token"]).status == 200
+
+
+def test_logout_by_cookie_from_other_origin_is_refused_and_session_survives(api, signed_in):
+    session = signed_in()
+
+    reply = api.call(
+        "POST",
+        "/auth/logout",
+        headers={"Cookie": f"refresh_token={session['refresh_token']}", "Origin": "https://evil.example"},
+    )
+
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert refresh(api, session["refresh_token"]).status == 200

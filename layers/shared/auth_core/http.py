@@ -180,11 +180,25 @@ def cleared_refresh_cookie() -> Cookie:
 
 def refresh_token_from(app: APIGatewayRestResolver, body_token: str | None) -> str | None:
     """The refresh token from the body, else from the cookie. Conflicting copies are a malformed request."""
+    if body_token is not None:
+        return body_token
     cookie_values = _cookie_values(app, REFRESH_COOKIE)
+    if not cookie_values:
+        return None
     if len(set(cookie_values)) > 1:
         raise InvalidRequestError("Several different refresh-token cookies were sent.")
-    cookie_token = cookie_values[0] if cookie_values else None
-    return body_token if body_token is not None else cookie_token
+    _refuse_cross_site(app)
+    return cookie_values[0]
+
+
+def _refuse_cross_site(app: APIGatewayRestResolver) -> None:
+    """CSRF defence for the cookie-authenticated routes, beside SameSite=Strict (OWASP CSRF Prevention Cheat Sheet,
+    "Verifying Origin With Standard Headers" and Fetch Metadata): a browser request from an origin outside the
+    allowlist may not spend the refresh cookie. Clients that send no Origin (native apps, curl) are not browsers."""
+    headers = app.current_event.headers
+    origin, fetch_site = headers.get("Origin"), headers.get("Sec-Fetch-Site")
+    if fetch_site == "cross-site" or (origin is not None and origin not in get_settings().allowed_origins):
+        raise InvalidRequestError("This origin may not use the refresh cookie.")
 
 
 def _cookie_values(app: APIGatewayRestResolver, name: str) -> list[str]:
