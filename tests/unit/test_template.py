@@ -77,6 +77,10 @@ EXPECTED_GRANTS = {
         *(("dynamodb:" + action, table) for action in ("BatchGetItem", "GetItem") for table in (USERS, TOKENS)),
         ("secretsmanager:GetSecretValue", SECRET),
     },
+    "RotateKeyFunction": {
+        ("secretsmanager:" + action, SECRET)
+        for action in ("DescribeSecret", "GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage")
+    },
 }
 
 SECURITY_HEADERS = {
@@ -278,6 +282,7 @@ def test_secret_read_when_granted_is_limited_to_signing_functions_and_the_secret
         "RefreshFunction",
         "LogoutFunction",
         "AuthorizerFunction",
+        "RotateKeyFunction",
     }
     assert all(resources <= {SECRET} for resources in readers.values())
 
