@@ -117,12 +117,22 @@ def test_authorize_admin_token_allows_with_admin_role(root: dict[str, Any]) -> N
 
 @pytest.mark.parametrize(
     "authorization",
-    ["{token}", "Basic xyz", "Basic {token}", "Bearer", "Bearer ", "Bearer a b", "Bearer {token} extra", "Token {token}"],
+    [
+        "{token}",
+        "Basic xyz",
+        "Basic {token}",
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        "Bearer {token} extra",
+        "Token {token}",
+    ],
 )
 def test_authorize_malformed_authorization_denies_invalid_token(ada: dict[str, Any], authorization: str) -> None:
     result = authorize(authorization.format(token=ada["access_token"]))
 
     assert_denied(result, "invalid_token")
+    assert result["context"]["message"] == "The Authorization header must be: Bearer <access token>."
     assert statement(result)["Resource"] == [WHOLE_API]
 
 
@@ -137,7 +147,9 @@ def test_authorize_refresh_token_as_access_denies_invalid_token(ada: dict[str, A
 def test_authorize_expired_token_denies_token_expired(aws: dict[str, Any], ada: dict[str, Any]) -> None:
     key = signing_key(aws)
     _, claims = claims_of(ada["access_token"])
-    expired = resign(ada["access_token"], key=key["key"], kid=key["kid"], iat=claims["iat"] - 3600, exp=claims["exp"] - 3600)
+    expired = resign(
+        ada["access_token"], key=key["key"], kid=key["kid"], iat=claims["iat"] - 3600, exp=claims["exp"] - 3600
+    )
 
     result = authorize(f"Bearer {expired}")
 
@@ -168,7 +180,7 @@ def test_authorize_unknown_kid_denies_invalid_token(aws: dict[str, Any], ada: di
 
 
 def test_authorize_tampered_role_denies_invalid_token(ada: dict[str, Any]) -> None:
-    header, body, signature = ada["access_token"].split(".")
+    header, _, signature = ada["access_token"].split(".")
     _, claims = claims_of(ada["access_token"])
     tampered = base64.urlsafe_b64encode(json.dumps(claims | {"role": "admin"}).encode()).rstrip(b"=").decode()
 
@@ -180,10 +192,26 @@ def test_authorize_tampered_role_denies_invalid_token(ada: dict[str, Any]) -> No
 
 
 def test_authorize_disabled_user_denies_token_revoked(ada: dict[str, Any], root: dict[str, Any]) -> None:
-    container.admin_service().update_user(actor_id=root["user_id"], user_id=ada["user_id"], role=None, status="disabled")
+    container.admin_service().update_user(
+        actor_id=root["user_id"], user_id=ada["user_id"], role=None, status="disabled"
+    )
 
     assert_denied(authorize(f"Bearer {ada['access_token']}"), "token_revoked")
     assert_allowed(authorize(f"Bearer {root['access_token']}"), sub=root["user_id"], role="admin")
+
+
+def test_authorize_disabled_user_token_minted_after_disable_denies_token_revoked(
+    aws: dict[str, Any], ada: dict[str, Any], root: dict[str, Any]
+) -> None:
+    # A token issued after the disable (a login racing it): only the user's status can refuse it.
+    container.admin_service().update_user(
+        actor_id=root["user_id"], user_id=ada["user_id"], role=None, status="disabled"
+    )
+    key = signing_key(aws)
+    _, claims = claims_of(ada["access_token"])
+    later = resign(ada["access_token"], key=key["key"], kid=key["kid"], iat=claims["iat"] + 1, jti="minted-later")
+
+    assert_denied(authorize(f"Bearer {later}"), "token_revoked")
 
 
 def test_authorize_reenabled_user_old_token_still_denied(ada: dict[str, Any], root: dict[str, Any]) -> None:
@@ -314,28 +342,32 @@ def test_authorize_secrets_manager_failing_on_cold_start_raises(
 # Cost
 
 
-def test_authorize_warm_call_makes_one_dynamodb_round_trip(ada: dict[str, Any]) -> None:
+def test_authorize_warm_call_makes_one_dynamodb_round_trip_and_no_secrets_call(ada: dict[str, Any]) -> None:
     token = f"Bearer {ada['access_token']}"
-    assert_allowed(authorize(token), sub=ada["user_id"], role="user")  # warm: keys fetched, clients built
-    calls: list[str] = []
-    container.dynamodb().meta.events.register(
-        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    container.reset()  # a cold Lambda
+    dynamodb_calls: list[str] = []
+    secrets_calls: list[str] = []
+    reads: list[dict[str, Any]] = []
+
+    events = container.dynamodb().meta.events
+    events.register("before-call.dynamodb", lambda model, **_: dynamodb_calls.append(model.name))
+    events.register(
+        "before-parameter-build.dynamodb", lambda params, **_: reads.extend(params.get("RequestItems", {}).values())
     )
-
-    assert_allowed(authorize(token), sub=ada["user_id"], role="user")
-
-    # One read for the denylist and the user together; none would mean no revocation check at all.
-    assert calls == ["BatchGetItem"]
-
-
-def test_authorize_warm_call_makes_no_secrets_manager_call(ada: dict[str, Any]) -> None:
-    token = f"Bearer {ada['access_token']}"
-    authorize(token)
-    calls: list[str] = []
     container.secretsmanager().meta.events.register(
-        "before-call.secrets-manager", lambda model, **_: calls.append(model.name)
+        "before-call.secrets-manager", lambda model, **_: secrets_calls.append(model.name)
     )
+    assert_allowed(authorize(token), sub=ada["user_id"], role="user")
+    assert secrets_calls  # the cold call fetched the keys (and the hooks see calls)
+    dynamodb_calls.clear()
+    secrets_calls.clear()
+    reads.clear()
 
     assert_allowed(authorize(token), sub=ada["user_id"], role="user")
 
-    assert calls == []
+    # One read for the denylist entry and the user together; zero would mean no revocation check at all.
+    assert dynamodb_calls == ["BatchGetItem"]
+    assert secrets_calls == []
+    # Strongly consistent: a logout or a disable takes effect on the very next request.
+    assert len(reads) == 2
+    assert all(read["ConsistentRead"] is True for read in reads)

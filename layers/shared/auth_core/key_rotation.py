@@ -77,6 +77,8 @@ class KeyRotator:
         current = next((version for version, names in stages.items() if "AWSCURRENT" in names), None)
         if current == token:
             return  # a retried finishSecret
+        if current is None:
+            raise RotationError("the secret has no AWSCURRENT version")
         # Secrets Manager moves AWSPREVIOUS to the version that loses AWSCURRENT.
         self._client.update_secret_version_stage(
             SecretId=secret_id, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current
