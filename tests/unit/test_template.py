@@ -46,11 +46,8 @@ USERS, USERS_INDEX, TOKENS, SECRET = "UsersTable", "UsersTable/index/*", "Tokens
 EXPECTED_GRANTS = {
     "RegisterFunction": {("dynamodb:PutItem", USERS)},
     "LoginFunction": {
-        *(("dynamodb:" + action, USERS) for action in ("GetItem", "BatchGetItem", "UpdateItem")),
-        *(
-            ("dynamodb:" + action, TOKENS)
-            for action in ("PutItem", "UpdateItem", "ConditionCheckItem", "GetItem", "BatchGetItem")
-        ),
+        ("dynamodb:BatchGetItem", USERS),
+        *(("dynamodb:" + action, TOKENS) for action in ("BatchGetItem", "PutItem", "UpdateItem", "DeleteItem")),
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "RefreshFunction": {

@@ -6,6 +6,7 @@ the password hasher, and write the audit trail.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,11 +17,13 @@ from auth_core.errors import (
     InvalidTokenError,
     TokenExpiredError,
     TokenRevokedError,
+    TooManyAttemptsError,
     ValidationFailedError,
 )
 from auth_core.models import Role, Status, UserRecord, utc_now_iso
 from auth_core.observability import audit, count
 from auth_core.sessions import LostRaceError, RefreshState, SessionsRepository, Successor, token_hash
+from auth_core.throttle import delay_after
 from auth_core.tokens import AccessClaims, RefreshClaims, TokenService, new_id
 
 if TYPE_CHECKING:
@@ -94,22 +97,37 @@ class AuthService:
         return user
 
     def login(self, *, email: str, password: str) -> IssuedTokens:
-        """A token pair for the right password; the same error, after the same bcrypt work, for any other case."""
-        user = self._users.get_by_email(email)
+        """A token pair for the right password; the same error, after the same bcrypt work, for any other case.
+
+        Two DynamoDB round trips either way: one read (user and recent failures), one write (the session, or the
+        failure count)."""
+        user, attempts = self._sessions.login_state(email)
+        now = self._clock()
+        if attempts.retry_after(now) > 0:
+            audit("login", "throttled", user_id=user.id if user else None)
+            count("LoginThrottled")
+            raise TooManyAttemptsError(math.ceil(attempts.retry_after(now)))
         is_match = self._hasher.verify(password, user.password_hash if user else None)
         if user is None or not is_match or not user.is_active:
+            failures = attempts.failures_after_one_more(now)
+            self._sessions.record_failure(email, attempts, now=now, locked_until=now + delay_after(failures))
             audit(
                 "login",
                 "failure",
                 user_id=user.id if user else None,
                 reason="disabled" if user and is_match else "invalid_credentials",
+                failures=failures,
             )
             count("LoginFailures")
             raise InvalidCredentialsError()
         family_id = new_id()
         refresh_token, refresh = self._tokens.issue_refresh(user_id=user.id, email=user.email, family_id=family_id)
         self._sessions.start(
-            refresh_hash=token_hash(refresh_token), family_id=family_id, user_id=user.id, expires_at=refresh.exp
+            refresh_hash=token_hash(refresh_token),
+            family_id=family_id,
+            user_id=user.id,
+            expires_at=refresh.exp,
+            reset_attempts_of=email if attempts.failures else None,
         )
         audit("login", "success", user_id=user.id)
         count("Logins")

@@ -4,6 +4,7 @@ Items (partition key `pk`, DynamoDB TTL on `expires_at`; TTL deletes lazily, so 
 - `RT#<sha256 of the refresh token>`: one refresh token (only its hash is stored), its family, `active` or `rotated`.
 - `FAM#<family id>`: one login session, `active` or `revoked`; revoking it ends every token of the session.
 - `JTI#<access token jti>`: a denylisted access token, kept until the token's own expiry.
+- `ATTEMPTS#<sha256 of the email>`: recent failed logins of one email (auth_core.throttle), forgotten after a day.
 Every multi-item change is one transaction, so nothing is ever half-written.
 """
 
@@ -24,9 +25,15 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from auth_core.models import UserRecord
+from auth_core.throttle import FORGET_AFTER, LoginAttempts
 
 ACTIVE, ROTATED, REVOKED = "active", "rotated", "revoked"
 _BATCH_ATTEMPTS = 3
+
+
+def attempts_key(email: str) -> dict[str, dict[str, str]]:
+    # Hashed, so the tokens table holds no email addresses.
+    return {"pk": s("ATTEMPTS#" + hashlib.sha256(email.encode("utf-8")).hexdigest())}
 
 
 def token_hash(token: str) -> str:
@@ -70,11 +77,52 @@ class SessionsRepository:
         self._tokens = tokens_table
         self._users = users_table
 
-    def start(self, *, refresh_hash: str, family_id: str, user_id: str, expires_at: int) -> None:
-        """A new login session with its first refresh token."""
+    def login_state(self, email: str) -> tuple[UserRecord | None, LoginAttempts]:
+        """For a login, in one round trip: the user (with the password hash) and the email's recent failures."""
+        items = self._batch_get(
+            {
+                self._users: {"Keys": [{"email": s(email)}], "ConsistentRead": True},
+                self._tokens: {"Keys": [attempts_key(email)], "ConsistentRead": True},
+            }
+        )
+        users, attempts = items.get(self._users, []), items.get(self._tokens, [])
+        state = LoginAttempts()
+        if attempts:
+            item = attempts[0]
+            state = LoginAttempts(
+                failures=int(read_n(item, "failures")),
+                locked_until=read_n(item, "locked_until"),
+                last_failure_at=read_n(item, "last_failure_at"),
+            )
+        return (to_record(users[0]) if users else None), state
+
+    def record_failure(self, email: str, attempts: LoginAttempts, *, now: float, locked_until: float) -> None:
+        """Count one more failed login; the count is atomic, so parallel guesses are all counted."""
+        values = {":one": n(1), ":lock": n(locked_until), ":now": n(now), ":exp": n(int(now + FORGET_AFTER))}
+        if attempts.is_stale(now):
+            count_expression = "failures = :one"
+        else:
+            count_expression, values[":zero"] = "failures = if_not_exists(failures, :zero) + :one", n(0)
+        with dependency_call():
+            self._client.update_item(
+                TableName=self._tokens,
+                Key=attempts_key(email),
+                UpdateExpression=f"SET {count_expression}, "
+                "locked_until = :lock, last_failure_at = :now, expires_at = :exp",
+                ExpressionAttributeValues=values,
+            )
+
+    def start(
+        self, *, refresh_hash: str, family_id: str, user_id: str, expires_at: int, reset_attempts_of: str | None = None
+    ) -> None:
+        """A new login session with its first refresh token (and, after failures, the failure count cleared)."""
+        resets: list[Any] = []
+        if reset_attempts_of is not None:
+            resets.append({"Delete": {"TableName": self._tokens, "Key": attempts_key(reset_attempts_of)}})
         with dependency_call():
             self._client.transact_write_items(
                 TransactItems=[
+                    *resets,
                     {
                         "Put": {
                             "TableName": self._tokens,
