@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AWS_DEFAULT_REGION ?= us-east-1
 STAGE ?= dev
 
-.PHONY: help setup run test unit lint typecheck validate build deploy admin lock clean
+.PHONY: help setup run test unit lint typecheck validate build deploy admin lock openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ deploy: build ## sam deploy to STAGE (dev or prod) with samconfig.toml
 
 admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com
 	$(BIN)/python -m infra.create_admin --stack serverless-jwt-auth-$(STAGE) --email "$(EMAIL)"
+
+openapi: setup ## regenerate infra/openapi.json from the handlers (commit it)
+	$(BIN)/python -m infra.openapi
 
 lock: $(UV) ## re-resolve uv.lock and the layer's requirements.txt
 	$(UV) lock --python $(PY313)

@@ -12,7 +12,12 @@ from auth_core.models import RegisterRequest, User, UserResponse
 app = build_resolver()
 
 
-@app.post("/auth/register", summary="Create an account", tags=["auth"])
+@app.post(
+    "/auth/register",
+    summary="Create an account",
+    tags=["auth"],
+    responses={201: {"description": "Created", "content": {"application/json": {"model": UserResponse}}}},
+)
 def register(request: Annotated[RegisterRequest, Body()]) -> Response[UserResponse]:
     user = container.auth_service().register(email=request.email, password=request.password)
     return Response(201, JSON, UserResponse(user=User.of(user)))

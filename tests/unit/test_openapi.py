@@ -1,0 +1,33 @@
+"""The committed OpenAPI document is the one the code generates, and it documents every route of the template."""
+
+from __future__ import annotations
+
+import json
+
+from infra.openapi import DOCUMENT_PATH, build_document, protected_routes, render
+
+
+def test_openapi_committed_document_matches_code_regenerate_with_make_openapi():
+    assert DOCUMENT_PATH.read_text() == render(), "infra/openapi.json is stale: run `make openapi` and commit it"
+
+
+def test_openapi_documents_every_template_route_with_its_security():
+    document = build_document()
+    documented = {(method, path) for path, operations in document["paths"].items() for method in operations}
+
+    assert protected_routes() <= documented
+    assert len(documented) == 9
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            is_protected = (method, path) in protected_routes()
+            assert ("security" in operation) == is_protected, (method, path)
+            assert {"500", "503"} <= set(operation["responses"])
+            assert "422" not in operation["responses"]
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_openapi_models_never_expose_internal_fields():
+    schemas = json.dumps(build_document()["components"]["schemas"])
+
+    for internal in ("password_hash", "tokens_valid_after", "family_id", "pk"):
+        assert internal not in schemas
