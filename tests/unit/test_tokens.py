@@ -495,3 +495,9 @@ def test_verify_access_refresh_claims_under_access_typ_refused(tokens: TokenServ
 def test_verify_refresh_access_claims_under_refresh_typ_refused(tokens: TokenService) -> None:
     with pytest.raises(InvalidTokenError):
         tokens.verify_refresh(signed(access_payload(), typ="rt+jwt"))
+
+
+@pytest.mark.parametrize("aud", [[AUDIENCE], [AUDIENCE, "another-api"]])
+def test_verify_access_audience_list_refused(tokens: TokenService, aud: list[str]) -> None:
+    with pytest.raises(InvalidTokenError):
+        tokens.verify_access(signed(access_payload(aud=aud)))

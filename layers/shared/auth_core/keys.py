@@ -58,8 +58,10 @@ def parse_signing_key(secret_string: str) -> SigningKey:
 class KeyStore:
     """Fetches the key ring on first use and again once it is older than `max_age` seconds."""
 
-    # When a token names a kid we don't know, look again (a rotation may just have happened), but at most this often.
-    UNKNOWN_KID_REFETCH_SECONDS = 30.0
+    # When a token names a kid we don't know, look again (a rotation may just have happened), but at most this often:
+    # short enough that a rotation refuses fresh tokens for seconds at most, long enough that random kids can't turn
+    # every request into a Secrets Manager call.
+    UNKNOWN_KID_REFETCH_SECONDS = 5.0
 
     def __init__(self, client: SecretsManagerClient, secret_id: str, *, max_age: float) -> None:
         self._client = client

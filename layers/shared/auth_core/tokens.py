@@ -168,7 +168,13 @@ class TokenService:
                 audience=self._audience,
                 issuer=self._issuer,
                 # Times are checked below against our own clock (one clock for issuing and verifying).
-                options={"require": list(required), "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+                options={
+                    "require": list(required),
+                    "strict_aud": True,  # `aud` must be exactly our audience, not a list that contains it
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidTokenError() from exc
