@@ -20,7 +20,7 @@ from auth_core.observability import logger
 from tests.conftest import PASSWORD, TEST_ENV
 
 USERS = TEST_ENV["USERS_TABLE_NAME"]
-ADA, BOB, ROOT = "ada@example.com", "bob@example.com", "root@example.com"
+ADA, BOB, DAVE, ROOT = "ada@example.com", "bob@example.com", "dave@example.com", "root@example.com"
 BOB_PASSWORD = "Bob's very own pass phrase 7"
 ROOT_PASSWORD = "Admin pass phrase for root 9"
 WRONG_PASSWORD = "Not the password of ada 123"
@@ -143,6 +143,11 @@ def flow(
     ok(step("login_extra_field", "POST", "/auth/login", body={**creds(ADA, PASSWORD), "role": "admin"}), 400)
     ok(step("login_wrong_password", "POST", "/auth/login", body=creds(ADA, WRONG_PASSWORD)), 401)
     ok(step("login_unknown_email", "POST", "/auth/login", body=creds("nobody@example.com", PASSWORD)), 401)
+    dave = ok(step("register_dave", "POST", "/auth/register", body=creds(DAVE, PASSWORD)), 201)["user"]
+    for attempt in range(5):  # the fifth failure locks dave's logins for a while
+        ok(step(f"login_dave_failure_{attempt}", "POST", "/auth/login", body=creds(DAVE, WRONG_PASSWORD)), 401)
+    throttled = step("login_throttled", "POST", "/auth/login", body=creds(DAVE, PASSWORD))
+    assert (throttled.status, throttled.body["error"]) == (429, "too_many_attempts")
 
     first = ok(step("login", "POST", "/auth/login", body=creds(ADA, PASSWORD)), 200)
     ok(step("me", "GET", "/me", token=first["access_token"]), 200)
@@ -172,22 +177,28 @@ def flow(
     denied = step("refresh_disabled", "POST", "/auth/refresh", body={"refresh_token": bob_session["refresh_token"]})
     assert denied.status == 401
 
-    result.ids = {"ada": ada["id"], "bob": bob["id"], "root": root.id}
+    result.ids = {"ada": ada["id"], "bob": bob["id"], "dave": dave["id"], "root": root.id}
     result.lines = list(logs())
     pairs = [first, by_body, by_cookie, second, third, admin, bob_session]
     tokens = {"access_token": set(), "refresh_token": set()}
     for pair in pairs:
         tokens["access_token"].add(pair["access_token"])
         tokens["refresh_token"].add(pair["refresh_token"])
-    secret = json.loads(
-        aws["secretsmanager"].get_secret_value(SecretId=TEST_ENV["SIGNING_KEY_SECRET_ARN"])["SecretString"]
-    )
+    versions = aws["secretsmanager"].list_secret_version_ids(SecretId=TEST_ENV["SIGNING_KEY_SECRET_ARN"])["Versions"]
+    signing_keys = {
+        json.loads(
+            aws["secretsmanager"].get_secret_value(
+                SecretId=TEST_ENV["SIGNING_KEY_SECRET_ARN"], VersionId=version["VersionId"]
+            )["SecretString"]
+        )["key"]
+        for version in versions
+    }
     result.secrets = {
         "password": {PASSWORD, BOB_PASSWORD, ROOT_PASSWORD, WRONG_PASSWORD, INVALID_PASSWORD, BROKEN_JSON_PASSWORD},
         **tokens,
         "token_signature": {token.rsplit(".", 1)[1] for kind in tokens.values() for token in kind},
         "password_hash": {item["password_hash"]["S"] for item in aws["dynamodb"].scan(TableName=USERS)["Items"]},
-        "signing_key": {secret["key"]},
+        "signing_key": signing_keys,
     }
     return result
 
@@ -215,6 +226,8 @@ AUDITED = {
     "login": ("login", "success", "ada"),
     "login_wrong_password": ("login", "failure", "ada"),
     "login_unknown_email": ("login", "failure", None),
+    "login_dave_failure_4": ("login", "failure", "dave"),
+    "login_throttled": ("login", "throttled", "dave"),
     "refresh_body": ("refresh", "success", "ada"),
     "refresh_cookie": ("refresh", "success", "ada"),
     "refresh_reuse_detected": ("refresh_reuse_detected", "revoked", "ada"),
@@ -279,11 +292,6 @@ def _json_records(lines: list[str]) -> list[dict[str, Any]]:
 DEPENDENCY_FAILURES = [("register", "PutItem"), ("login", "TransactWriteItems"), ("refresh", "BatchGetItem")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a 503 logs nothing; layers/shared/auth_core/http.py build_resolver's ServiceError handler "
-    "never logs the DependencyError's chained cause (dynamo.py promises it 'for the logs')",
-)
 @pytest.mark.parametrize(("route", "operation"), DEPENDENCY_FAILURES)
 def test_dependency_failure_logs_cause_under_request_id(
     aws: dict[str, Any],

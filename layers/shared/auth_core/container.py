@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
-# A dependency that hangs must become a 503 well before the function's own timeout.
-_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+# A dependency that hangs must become a 503 well before the function's own 10 s timeout: two tries in all
+# (`total_max_attempts` counts the first one; `max_attempts` would not), so at worst about 2 x 2 s plus a backoff.
+_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
 
 
 @cache

@@ -13,10 +13,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+from botocore.exceptions import ClientError
 
 from auth_core.access import Principal
+from auth_core.dynamo import error_code
 from auth_core.errors import (
     AuthenticationError,
+    DependencyError,
     InsufficientRoleError,
     InvalidRequestError,
     ServiceError,
@@ -79,6 +82,15 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
     return details
 
 
+def _service_error(error: ServiceError) -> Response[str]:
+    if isinstance(error, DependencyError):
+        # The client learns only "retry"; operators need to tell throttling from an outage or a missing permission.
+        cause = error.__cause__
+        code = error_code(cause) if isinstance(cause, ClientError) else None
+        logger.warning("dependency failed", extra={"cause": type(cause).__name__ if cause else None, "code": code})
+    return error_response(error)
+
+
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
     return error_response(ValidationFailedError(details=_validation_details(exc)))
 
@@ -103,7 +115,7 @@ def build_resolver() -> APIGatewayRestResolver:
     # Responses are validated against the route's declared model too: a body that doesn't match is our bug (500).
     app = APIGatewayRestResolver(cors=cors, enable_validation=True, response_validation_error_http_code=500)
 
-    app.exception_handler(ServiceError)(error_response)
+    app.exception_handler(ServiceError)(_service_error)
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(ResponseValidationError)(lambda exc: _invalid_response(app, exc))
     return app

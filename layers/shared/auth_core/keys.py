@@ -62,6 +62,8 @@ class KeyStore:
     # short enough that a rotation refuses fresh tokens for seconds at most, long enough that random kids can't turn
     # every request into a Secrets Manager call.
     UNKNOWN_KID_REFETCH_SECONDS = 5.0
+    STALE_IF_ERROR_SECONDS = 3600.0
+    RETRY_AFTER_ERROR_SECONDS = 10.0
 
     def __init__(self, client: SecretsManagerClient, secret_id: str, *, max_age: float) -> None:
         self._client = client
@@ -69,10 +71,19 @@ class KeyStore:
         self._max_age = max_age
         self._ring: KeyRing | None = None
         self._fetched_at = 0.0
+        self._retry_at = 0.0
 
     def ring(self) -> KeyRing:
-        if self._ring is None or time.monotonic() - self._fetched_at > self._max_age:
-            self._refresh()
+        age = time.monotonic() - self._fetched_at
+        if self._ring is None or (age > self._max_age and time.monotonic() >= self._retry_at):
+            try:
+                self._refresh()
+            except DependencyError:
+                # Stale-if-error: keys we already hold stay usable for a while when Secrets Manager is down, so an
+                # outage there doesn't take every request down with it; try again after a short pause.
+                if self._ring is None or age > self._max_age + self.STALE_IF_ERROR_SECONDS:
+                    raise
+                self._retry_at = time.monotonic() + self.RETRY_AFTER_ERROR_SECONDS
         assert self._ring is not None
         return self._ring
 
