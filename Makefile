@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AWS_DEFAULT_REGION ?= us-east-1
 STAGE ?= dev
 
-.PHONY: help setup run test unit lint typecheck validate build deploy admin lock openapi clean
+.PHONY: help setup run test unit lint typecheck validate build deploy admin lock openapi audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev
 
 openapi: setup ## regenerate infra/openapi.json from the handlers (commit it)
 	$(BIN)/python -m infra.openapi
+
+audit: setup ## pip-audit of the locked dependencies (needs the PyPI JSON API, which CI's registry mirror lacks)
+	$(UV) export --frozen --all-groups --no-emit-project --no-hashes --quiet -o .venv/audit-requirements.txt
+	$(BIN)/pip-audit --requirement .venv/audit-requirements.txt --disable-pip --no-deps --strict
 
 lock: $(UV) ## re-resolve uv.lock and the layer's requirements.txt
 	$(UV) lock --python $(PY313)
