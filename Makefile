@@ -24,7 +24,7 @@ $(UV):
 	$(PY313) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --all-groups --python $(PY313)
+	$(UV) sync --frozen --all-groups --compile-bytecode --python $(PY313)
 	@touch $@
 
 setup: $(VENV)/.synced ## create .venv from uv.lock (Python 3.13)

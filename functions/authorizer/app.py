@@ -28,8 +28,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         principal = container.access_verifier().verify(bearer_token(request.authorization_token))
     except AuthenticationError as error:
         logger.info("access denied", extra={"reason": error.code.value})
+        # The ACCESS_DENIED template pastes the message into JSON unescaped: keep it free of quotes and backslashes.
+        message = error.message.replace('"', "'").replace("\\", "/")
         denied = APIGatewayAuthorizerResponse(
-            principal_id="anonymous", context={"error": error.code.value, "message": error.message}, **policy
+            principal_id="anonymous", context={"error": error.code.value, "message": message}, **policy
         )
         denied.deny_all_routes()
         return denied.asdict()

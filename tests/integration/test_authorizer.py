@@ -371,3 +371,20 @@ def test_authorize_warm_call_makes_one_dynamodb_round_trip_and_no_secrets_call(a
     # Strongly consistent: a logout or a disable takes effect on the very next request.
     assert len(reads) == 2
     assert all(read["ConsistentRead"] is True for read in reads)
+
+
+def test_authorizer_deny_message_is_safe_inside_the_gateway_json_template(aws, monkeypatch):
+    from auth_core import container
+    from auth_core.errors import InvalidTokenError
+
+    def refuse(token):
+        raise InvalidTokenError('a "quoted" \\ message')
+
+    monkeypatch.setattr(container.access_verifier(), "verify", refuse)
+    event = load_event("authorizer-token")
+
+    context = handler_of("authorizer")(event, LambdaContext())["context"]
+
+    template = '{"error":"$error","message":"$message"}'
+    body = template.replace("$error", context["error"]).replace("$message", context["message"])
+    assert json.loads(body)["error"] == "invalid_token"

@@ -20,6 +20,7 @@ from auth_core.dynamo import error_code
 from auth_core.errors import (
     AuthenticationError,
     DependencyError,
+    ErrorCode,
     InsufficientRoleError,
     InvalidRequestError,
     ServiceError,
@@ -57,9 +58,9 @@ CHALLENGE = 'Bearer realm="serverless-jwt-auth"'
 def error_response(error: ServiceError) -> Response[str]:
     headers: dict[str, str] = {}
     if isinstance(error, AuthenticationError):
-        headers["WWW-Authenticate"] = (
-            f'{CHALLENGE}, error="invalid_token"' if error.code != "missing_token" else CHALLENGE
-        )
+        # error="invalid_token" only where a token was presented and refused (RFC 6750 s3.1).
+        has_token_error = error.code not in (ErrorCode.MISSING_TOKEN, ErrorCode.INVALID_CREDENTIALS)
+        headers["WWW-Authenticate"] = f'{CHALLENGE}, error="invalid_token"' if has_token_error else CHALLENGE
     if isinstance(error, TooManyAttemptsError):
         headers["Retry-After"] = str(error.retry_after_seconds)
     return Response(error.status, JSON, json.dumps(error.body()), headers=headers)

@@ -1,0 +1,307 @@
+"""The whole API on one machine: `python -m infra.local` (what `make run` does).
+
+Starts the embedded backend (moto's DynamoDB and Secrets Manager with the template's tables and secret) unless the
+environment already names tables and a secret, creates the first admin when ADMIN_EMAIL and ADMIN_PASSWORD are set,
+and serves template.yaml's REST API on http://127.0.0.1:${PORT:-3000} through the local API Gateway
+(infra/gateway.py), which invokes the real handlers in this process. SIGINT or SIGTERM stops everything it started.
+
+Local-only pages (API docs, a demo page) are served before the gateway: see `local_pages`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from infra.backend import EmbeddedBackend, apply_local_defaults, use_existing
+from infra.cfn import load_template
+from infra.gateway import MAX_PAYLOAD_BYTES, LocalGateway, TemplateError, TemplateValues
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
+    from infra.gateway import Answer, Header
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+
+# The contract's headers on every response; added to any response (a local page included) that lacks one.
+SECURITY_HEADERS: tuple[Header, ...] = (
+    ("Strict-Transport-Security", "max-age=63072000; includeSubDomains"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+)
+# Headers the HTTP server writes itself.
+_SERVER_HEADERS = {"content-length", "connection", "transfer-encoding", "keep-alive", "date", "server"}
+
+
+@dataclass(frozen=True)
+class LocalRequest:
+    """What a local-only page gets."""
+
+    method: str
+    path: str
+    query: str
+    headers: list[Header]
+    body: bytes
+    source_ip: str
+
+
+type ExtraRoutes = dict[tuple[str, str], Callable[[LocalRequest], Answer]]
+
+
+def local_pages(server: LocalServer) -> ExtraRoutes:
+    """Local-only pages, served before the gateway: (method, path) -> page(request) -> (status, headers, body).
+
+    Empty for now; the API docs (/docs) and the demo page go here. Pages should set their own Content-Type and a
+    Content-Security-Policy that allows their own resources; the other security headers are added if missing.
+    """
+    return {}
+
+
+def with_security_headers(headers: list[Header]) -> list[Header]:
+    present = {name.lower() for name, _ in headers}
+    return headers + [(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present]
+
+
+class LocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], gateway: LocalGateway | None = None) -> None:
+        super().__init__(address, LocalRequestHandler)
+        self.gateway = gateway
+        self.extra_routes: ExtraRoutes = {}
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+class LocalRequestHandler(BaseHTTPRequestHandler):
+    server: LocalServer
+    protocol_version = "HTTP/1.1"
+    server_version = "local-api-gateway"
+    timeout = 120  # an idle keep-alive connection is closed after this long
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        method, target = self.command, self.path
+        headers: list[Header] = list(self.headers.items())
+        source_ip = str(self.client_address[0])
+        path_only, _, query = target.partition("?")
+        gateway = self.server.gateway
+        try:
+            body = self._read_body()
+        except _TooLargeError:
+            self.close_connection = True
+            if gateway is None:
+                self._write((413, [("Content-Type", "text/plain")], b"Request Too Long"), method)
+            else:
+                self._write(gateway.reject("REQUEST_TOO_LARGE", method, target, headers, source_ip), method)
+            return
+        except ValueError:
+            self.close_connection = True
+            self._write((400, [("Content-Type", "text/plain")], b"Bad Request"), method)
+            return
+        page = self.server.extra_routes.get((method, path_only))
+        if page is not None:
+            try:
+                answer = page(LocalRequest(method, path_only, query, headers, body, source_ip))
+            except Exception as exc:
+                print(f"local page {path_only}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                answer = (500, [("Content-Type", "text/plain")], b"Internal Server Error")
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"{method} {path_only} {answer[0]} {elapsed:.0f}ms local page", file=sys.stderr, flush=True)
+        elif gateway is not None:
+            answer = gateway.handle(method, target, headers, body, source_ip)
+        else:
+            answer = (503, [("Content-Type", "text/plain")], b"Starting")
+        self._write(answer, method)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_PAYLOAD_BYTES:
+                    raise _TooLargeError
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        if length > MAX_PAYLOAD_BYTES:
+            raise _TooLargeError
+        return self.rfile.read(length) if length else b""
+
+    def _write(self, answer: Answer, method: str) -> None:
+        status, headers, body = answer
+        try:
+            self.send_response(status)
+            for name, value in with_security_headers(list(headers)):
+                if name.lower() in _SERVER_HEADERS or any(c in name + value for c in "\r\n\0"):
+                    continue
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def version_string(self) -> str:
+        return self.server_version  # no Python version in the Server header
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve  # noqa: N815
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one line per request comes from the gateway (or _serve for local pages), without the query string
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+class StartupError(Exception):
+    """The local API can't start; the message says why and what to change."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def create_first_admin(email: str, password: str) -> str:
+    """Create the admin; a message saying what happened. StartupError for an unusable email or password."""
+    from auth_core import container
+    from auth_core.errors import EmailTakenError
+    from auth_core.models import normalize_email
+    from auth_core.passwords import password_problems
+
+    try:
+        email = normalize_email(email)
+    except ValueError:
+        raise StartupError(f"ADMIN_EMAIL is not a valid email address: {email!r}") from None
+    problems = password_problems(password, email=email)
+    if problems:
+        raise StartupError("ADMIN_PASSWORD " + "; ".join(problems) + ".")
+    try:
+        user = container.auth_service().create_admin(email=email, password=password)
+    except EmailTakenError:
+        return f"Admin: {email} already exists; left as it is."
+    return f"Admin: created {user.email} (id {user.id})."
+
+
+def _fail(message: str) -> int:
+    print(f"infra.local: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+def main() -> int:
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    # Powertools warns on every invocation that records no metric (each /me, say); the console doesn't need that.
+    warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+    started = time.perf_counter()
+
+    try:
+        port = int(os.environ.get("PORT") or DEFAULT_PORT)
+    except ValueError:
+        return _fail(f"PORT must be a number, not {os.environ['PORT']!r}")
+    template = load_template(ROOT / "template.yaml")
+    try:
+        server = LocalServer((HOST, port))  # bound now: a port in use fails before the slow part
+    except OSError as exc:
+        return _fail(f"cannot listen on {HOST}:{port}: {exc.strerror}")
+
+    backend: EmbeddedBackend | None = None
+    serving: threading.Thread | None = None
+    try:
+        apply_local_defaults(template, port=server.port)
+        stage = TemplateValues(template).parameter("Stage")
+        if use_existing():
+            where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+            print(f"Backend: existing tables and secret at {where}", flush=True)
+        else:
+            # MOTO_HOST/MOTO_PORT pin the embedded backend's address (`sam local` in Docker needs a known one).
+            moto_host = os.environ.get("MOTO_HOST") or HOST
+            try:
+                moto_port = int(os.environ.get("MOTO_PORT") or 0)
+            except ValueError:
+                raise StartupError(f"MOTO_PORT must be a number, not {os.environ['MOTO_PORT']!r}") from None
+            backend = EmbeddedBackend(template, stage=stage, host=moto_host, port=moto_port)
+            try:
+                backend.start()
+            except OSError as exc:
+                raise StartupError(f"cannot start the embedded backend on {moto_host}:{moto_port}: {exc}") from None
+            print(f"Backend: embedded DynamoDB and Secrets Manager (moto) at {backend.endpoint_url}", flush=True)
+
+        from auth_core import container
+        from auth_core.settings import SettingsError, get_settings
+
+        container.reset()  # the settings are read afresh from the environment set above
+        try:
+            get_settings()
+        except SettingsError as exc:
+            raise StartupError(str(exc)) from None
+        admin_email, admin_password = os.environ.get("ADMIN_EMAIL"), os.environ.get("ADMIN_PASSWORD")
+        if admin_email and admin_password:
+            print(create_first_admin(admin_email, admin_password), flush=True)
+        elif admin_email or admin_password:
+            print("Admin: set both ADMIN_EMAIL and ADMIN_PASSWORD to create one; skipped.", flush=True)
+
+        try:
+            gateway = LocalGateway(template, ROOT)
+        except TemplateError as exc:
+            raise StartupError(f"template.yaml: {exc}") from None
+        gateway.load_handlers()  # a handler that fails to import fails here, with its traceback
+        server.gateway = gateway
+        server.extra_routes.update(local_pages(server))
+        if stop.is_set():
+            return 0
+        serving = threading.Thread(target=server.serve_forever, args=(0.2,), name="local-api", daemon=True)
+        serving.start()
+        base = f"http://{HOST}:{server.port}"
+        print(f"API:  {base}  (stage {stage}; ready in {time.perf_counter() - started:.1f} s)", flush=True)
+        print(f"Docs: {base}/docs", flush=True)
+        print("Ctrl-C stops it.", flush=True)
+        while not stop.wait(0.2):
+            pass
+        print("Stopping.", flush=True)
+        return 0
+    except StartupError as exc:
+        return _fail(str(exc))
+    finally:
+        if serving is not None:
+            server.shutdown()
+        server.server_close()
+        if backend is not None:
+            backend.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
