@@ -21,8 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auth_core.headers import SECURITY_HEADERS as HANDLER_SECURITY_HEADERS
 from infra.backend import EmbeddedBackend, apply_local_defaults, use_existing
 from infra.cfn import load_template
+from infra.docs import docs_pages
 from infra.gateway import MAX_PAYLOAD_BYTES, LocalGateway, TemplateError, TemplateValues
 
 if TYPE_CHECKING:
@@ -36,14 +38,7 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 
 # The contract's headers on every response; added to any response (a local page included) that lacks one.
-SECURITY_HEADERS: tuple[Header, ...] = (
-    ("Strict-Transport-Security", "max-age=63072000; includeSubDomains"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-    ("Referrer-Policy", "no-referrer"),
-    ("Cache-Control", "no-store"),
-)
+SECURITY_HEADERS: tuple[Header, ...] = tuple(HANDLER_SECURITY_HEADERS.items())
 # Headers the HTTP server writes itself.
 _SERVER_HEADERS = {"content-length", "connection", "transfer-encoding", "keep-alive", "date", "server"}
 
@@ -66,10 +61,10 @@ type ExtraRoutes = dict[tuple[str, str], Callable[[LocalRequest], Answer]]
 def local_pages(server: LocalServer) -> ExtraRoutes:
     """Local-only pages, served before the gateway: (method, path) -> page(request) -> (status, headers, body).
 
-    Empty for now; the API docs (/docs) and the demo page go here. Pages should set their own Content-Type and a
-    Content-Security-Policy that allows their own resources; the other security headers are added if missing.
+    Pages set their own Content-Type and a Content-Security-Policy that allows their own resources; the other
+    security headers are added if missing.
     """
-    return {}
+    return dict(docs_pages())
 
 
 def with_security_headers(headers: list[Header]) -> list[Header]:

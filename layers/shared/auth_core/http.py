@@ -27,6 +27,7 @@ from auth_core.errors import (
     TooManyAttemptsError,
     ValidationFailedError,
 )
+from auth_core.headers import SECURITY_HEADERS
 from auth_core.models import TokenPair
 from auth_core.observability import logger, metrics, tracer
 from auth_core.settings import get_settings
@@ -43,14 +44,6 @@ REFRESH_COOKIE_PATH = "/auth"
 JSON = "application/json"
 MAX_USER_AGENT = 256
 
-SECURITY_HEADERS = {
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 # RFC 6750 s3: every 401 names the scheme; with an error code when a token was presented.
 CHALLENGE = 'Bearer realm="serverless-jwt-auth"'
 
