@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AWS_DEFAULT_REGION ?= us-east-1
 STAGE ?= dev
 
-.PHONY: help setup run test unit lint typecheck validate build deploy admin lock openapi audit clean
+.PHONY: help setup node chromium run test unit lint typecheck validate build deploy admin lock openapi audit bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,10 +29,19 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 
 setup: $(VENV)/.synced ## create .venv from uv.lock (Python 3.13)
 
-run: setup ## the whole API on http://127.0.0.1:3000 with an embedded DynamoDB and Secrets Manager
+infra/node_modules/.installed: infra/package-lock.json infra/package.json
+	npm ci --prefix infra --no-audit --no-fund
+	@touch $@
+
+node: infra/node_modules/.installed ## install infra/node_modules from infra/package-lock.json (newman, swagger-ui-dist)
+
+chromium: ## Debian's chromium at /usr/bin/chromium for the browser tests (apt-get, as root)
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+run: setup node ## the whole API on http://127.0.0.1:3000 with an embedded DynamoDB and Secrets Manager
 	$(BIN)/python -m infra.local
 
-test: setup lint typecheck validate ## everything CI runs: lint, types, template checks, sam build, the test suite
+test: setup node chromium lint typecheck validate ## everything CI runs: lint, types, template checks, sam build, the test suite
 	$(BIN)/pytest --cov --cov-report=term
 	$(MAKE) --no-print-directory build
 
@@ -65,6 +74,9 @@ deploy: build ## sam deploy to STAGE (dev or prod) with samconfig.toml
 
 admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com
 	$(BIN)/python -m infra.create_admin --stack serverless-jwt-auth-$(STAGE) --email "$(EMAIL)"
+
+bench: build ## performance figures with their floors and ratios (cold start, warm authorizer, login, sizes, cost)
+	PY313=$(PY313) $(BIN)/python -m infra.bench
 
 openapi: setup ## regenerate infra/openapi.json from the handlers (commit it)
 	$(BIN)/python -m infra.openapi

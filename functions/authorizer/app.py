@@ -15,11 +15,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from auth_core import container
 from auth_core.access import bearer_token
 from auth_core.errors import AuthenticationError
-from auth_core.observability import logger, tracer
+from auth_core.observability import logger
+from auth_core.tracing import traced
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
     arn = request.parsed_arn

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from auth_core.access import AccessVerifier
 from auth_core.keys import KeyStore
-from auth_core.passwords import PasswordHasher
-from auth_core.services import AdminService, AuthService
 from auth_core.sessions import SessionsRepository
 from auth_core.settings import get_settings
 from auth_core.tokens import TokenService
@@ -21,19 +19,27 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from auth_core.services import AdminService, AuthService
+
 # A dependency that hangs must become a 503 well before the function's own 10 s timeout: two tries in all
 # (`total_max_attempts` counts the first one; `max_attempts` would not), so at worst about 2 x 2 s plus a backoff.
 _CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
 
 
 @cache
+def _aws() -> botocore.session.Session:
+    # botocore's own session: boto3 would add ~0.25 s of imports (s3transfer and friends) to every cold start.
+    return botocore.session.get_session()
+
+
+@cache
 def dynamodb() -> DynamoDBClient:
-    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+    return cast("DynamoDBClient", _aws().create_client("dynamodb", config=_CLIENT_CONFIG))
 
 
 @cache
 def secretsmanager() -> SecretsManagerClient:
-    return boto3.client("secretsmanager", config=_CLIENT_CONFIG)
+    return cast("SecretsManagerClient", _aws().create_client("secretsmanager", config=_CLIENT_CONFIG))
 
 
 @cache
@@ -63,8 +69,12 @@ def token_service() -> TokenService:
     )
 
 
+# The services (and pydantic, through the models) are imported on first use: the authorizer never needs them.
 @cache
 def auth_service() -> AuthService:
+    from auth_core.passwords import PasswordHasher
+    from auth_core.services import AuthService
+
     settings = get_settings()
     return AuthService(
         users=users_repository(),
@@ -79,6 +89,8 @@ def auth_service() -> AuthService:
 
 @cache
 def admin_service() -> AdminService:
+    from auth_core.services import AdminService
+
     return AdminService(users=users_repository())
 
 
@@ -90,6 +102,7 @@ def access_verifier() -> AccessVerifier:
 def reset() -> None:
     """Forget every cached object and the settings, so the next call sees the current environment."""
     for factory in (
+        _aws,
         dynamodb,
         secretsmanager,
         users_repository,

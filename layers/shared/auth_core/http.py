@@ -29,8 +29,9 @@ from auth_core.errors import (
 )
 from auth_core.headers import SECURITY_HEADERS
 from auth_core.models import TokenPair
-from auth_core.observability import logger, metrics, tracer
+from auth_core.observability import logger, metrics
 from auth_core.settings import get_settings
+from auth_core.tracing import traced
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -119,7 +120,7 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
     """The Lambda handler of a function: observability, the body limit, the catch-all 500, security headers."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request_context = event.get("requestContext") or {}

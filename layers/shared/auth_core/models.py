@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from auth_core.passwords import MAX_LENGTH, password_problems
+from auth_core.records import Role, Status, UserRecord, utc_now_iso
 
-Role = Literal["user", "admin"]
-Status = Literal["active", "disabled"]
+__all__ = ["Role", "Status", "UserRecord", "utc_now_iso"]  # re-exported: the API models and the record in one place
+
 MAX_EMAIL_LENGTH = 254  # RFC 5321 s4.5.3.1.3 (a path of 256 octets minus the angle brackets)
 
 
@@ -23,27 +22,6 @@ def normalize_email(value: str) -> str:
     except EmailNotValidError as exc:
         raise ValueError("must be a valid email address") from exc
     return checked.normalized.lower()
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    """A user as stored. `password_hash` is None when read through the id index, which never projects it."""
-
-    id: str
-    email: str
-    role: Role
-    status: Status
-    created_at: str
-    tokens_valid_after: float = 0.0
-    password_hash: str | None = field(default=None, repr=False)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status == "active"
-
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class _Request(BaseModel):

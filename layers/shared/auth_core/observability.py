@@ -1,4 +1,4 @@
-"""Logger, Metrics and Tracer, one of each per process, and the audit trail.
+"""Logger and Metrics, one of each per process, and the audit trail (X-Ray: auth_core.tracing).
 
 Audit lines are ordinary JSON log lines with `"audit": true`, the event name, the outcome and the user id; the
 request id (correlation id), source IP and user agent come from the keys the HTTP entry point appends per request.
@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 
 
 def audit(event: str, outcome: str, *, user_id: str | None = None, **fields: Any) -> None:

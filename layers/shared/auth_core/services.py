@@ -20,8 +20,8 @@ from auth_core.errors import (
     TooManyAttemptsError,
     ValidationFailedError,
 )
-from auth_core.models import Role, Status, UserRecord, utc_now_iso
 from auth_core.observability import audit, count
+from auth_core.records import Role, Status, UserRecord, utc_now_iso
 from auth_core.sessions import LostRaceError, RefreshState, SessionsRepository, Successor, token_hash
 from auth_core.throttle import delay_after
 from auth_core.tokens import AccessClaims, RefreshClaims, TokenService, new_id

@@ -24,7 +24,7 @@ from auth_core.users import to_record
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from auth_core.models import UserRecord
+    from auth_core.records import UserRecord
 from auth_core.throttle import FORGET_AFTER, LoginAttempts
 
 ACTIVE, ROTATED, REVOKED = "active", "rotated", "revoked"

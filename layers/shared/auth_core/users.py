@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from auth_core.dynamo import Item, dependency_call, n, read_n, read_s, s
 from auth_core.errors import EmailTakenError, NotFoundError, ValidationFailedError
-from auth_core.models import Role, Status, UserRecord
+from auth_core.records import Role, Status, UserRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
