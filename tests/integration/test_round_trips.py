@@ -1,0 +1,70 @@
+"""DynamoDB round trips per request, counted with botocore's event hooks (issue: performance goals)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def calls(aws):
+    """Every DynamoDB operation the service's client sends, in order."""
+    from auth_core import container
+
+    seen: list[str] = []
+    container.dynamodb().meta.events.register(
+        "before-call.dynamodb", lambda model, **_: seen.append(model.name), unique_id="count-round-trips"
+    )
+    return seen
+
+
+def test_register_is_one_write_and_no_read(api, calls):
+    api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": PASSWORD})
+
+    assert calls == ["PutItem"]
+
+
+def test_login_success_is_one_read_and_one_write(api, signed_in, calls):
+    signed_in()
+    calls.clear()
+
+    assert api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": PASSWORD}).status == 200
+
+    assert calls == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_login_failure_is_one_read_and_one_write(api, signed_in, calls):
+    signed_in()
+    calls.clear()
+
+    api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": "wrong password 123"})
+
+    assert calls == ["BatchGetItem", "UpdateItem"]
+
+
+def test_refresh_is_one_read_and_one_transaction(api, signed_in, calls):
+    session = signed_in()
+    calls.clear()
+
+    assert api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]}).status == 200
+
+    assert calls == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_me_is_authorizer_read_plus_one_query(api, signed_in, calls):
+    session = signed_in()
+    calls.clear()
+
+    assert api.call("GET", "/me", token=session["access_token"]).status == 200
+
+    assert calls == ["BatchGetItem", "Query"]  # the authorizer's one read, then /me's one
+
+
+def test_logout_is_one_transaction(api, signed_in, calls):
+    session = signed_in()
+    calls.clear()
+
+    api.call("POST", "/auth/logout", body={"refresh_token": session["refresh_token"]}, token=session["access_token"])
+
+    assert calls == ["TransactWriteItems"]
