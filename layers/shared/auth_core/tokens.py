@@ -9,10 +9,14 @@ with a small explicit leeway.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
 import secrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -22,7 +26,7 @@ from auth_core.errors import InvalidRequestError, InvalidTokenError, TokenExpire
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from auth_core.keys import KeyStore
+    from auth_core.keys import KeyStore, SigningKey
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "at+jwt"
@@ -57,6 +61,25 @@ class RefreshClaims:
 def new_id() -> str:
     """A random, opaque identifier (128 bits, URL-safe)."""
     return secrets.token_urlsafe(16)
+
+
+def _unverified_kid(token: str) -> str | None:
+    """The `kid` of a token's header, read only to choose the key: PyJWT then decodes and checks the whole token,
+    its header included, once (reading the header through PyJWT first would decode every segment twice)."""
+    segment = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
+@lru_cache(maxsize=8)
+def _verification_key(key: SigningKey) -> jwt.PyJWK:
+    """The key as PyJWT's prepared JWK, built once per key instead of once per token."""
+    encoded = base64.urlsafe_b64encode(key.secret).rstrip(b"=").decode("ascii")
+    return jwt.PyJWK({"kty": "oct", "k": encoded, "alg": ALGORITHM})
 
 
 def _is_jwt_shaped(token: str) -> bool:
@@ -145,25 +168,14 @@ class TokenService:
         return jwt.encode(payload, key.secret, algorithm=ALGORITHM, headers={"typ": token_type, "kid": key.kid})
 
     def _verify(self, token: str, token_type: str, required: tuple[str, ...]) -> dict[str, Any]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidTokenError() from exc
-        kid = header.get("kid")
-        if (
-            set(header) - _ALLOWED_HEADER
-            or header.get("alg") != ALGORITHM
-            or header.get("typ") != token_type
-            or not isinstance(kid, str)
-        ):
-            raise InvalidTokenError()
-        key = self._keys.find(kid)
+        kid = _unverified_kid(token)
+        key = self._keys.find(kid) if kid is not None else None
         if key is None:
             raise InvalidTokenError()
         try:
-            payload: dict[str, Any] = jwt.decode(
+            decoded = jwt.decode_complete(
                 token,
-                key.secret,
+                _verification_key(key),
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
@@ -178,6 +190,15 @@ class TokenService:
             )
         except jwt.PyJWTError as exc:
             raise InvalidTokenError() from exc
+        header, payload = decoded["header"], decoded["payload"]
+        if (
+            set(header) - _ALLOWED_HEADER
+            or header.get("alg") != ALGORITHM
+            or header.get("typ") != token_type
+            or header.get("kid") != kid
+            or not isinstance(payload, dict)
+        ):
+            raise InvalidTokenError()
         self._check_claims(payload, required)
         return payload
 
