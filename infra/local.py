@@ -10,6 +10,7 @@ Local-only pages (API docs, a demo page) are served before the gateway: see `loc
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -26,6 +27,7 @@ from infra.backend import EmbeddedBackend, apply_local_defaults, use_existing
 from infra.cfn import load_template
 from infra.docs import docs_pages
 from infra.gateway import MAX_PAYLOAD_BYTES, LocalGateway, TemplateError, TemplateValues
+from infra.web import web_pages
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,7 +66,7 @@ def local_pages(server: LocalServer) -> ExtraRoutes:
     Pages set their own Content-Type and a Content-Security-Policy that allows their own resources; the other
     security headers are added if missing.
     """
-    return dict(docs_pages())
+    return docs_pages() | web_pages()
 
 
 def with_security_headers(headers: list[Header]) -> list[Header]:
@@ -164,6 +166,13 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, headers too long) in the API's error shape, with the
+        security headers, instead of its HTML page."""
+        self.close_connection = True
+        body = json.dumps({"error": "invalid_request", "message": message or "The request could not be processed."})
+        self._write((code, [("Content-Type", "application/json")], body.encode()), self.command or "GET")
 
     def version_string(self) -> str:
         return self.server_version  # no Python version in the Server header

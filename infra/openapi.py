@@ -49,6 +49,14 @@ SETS_COOKIE = {
     ("post", "/auth/logout"): "204",
     ("post", "/auth/logout-all"): "204",
 }
+READS_COOKIE = {("post", "/auth/refresh"), ("post", "/auth/logout")}
+REFRESH_COOKIE_PARAMETER = {
+    "name": "refresh_token",
+    "in": "cookie",
+    "required": False,
+    "description": "the refresh token, when the body doesn't carry it (browsers)",
+    "schema": {"type": "string"},
+}
 COOKIE_HEADER = {
     "Set-Cookie": {
         "description": "refresh_token=<token>; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=<seconds> "
@@ -131,6 +139,8 @@ def build_document() -> dict[str, Any]:
             responses.pop("422", None)
             if (method, path) in SETS_COOKIE:
                 responses[SETS_COOKIE[(method, path)]]["headers"] = COOKIE_HEADER
+            if (method, path) in READS_COOKIE:
+                operation.setdefault("parameters", []).append(REFRESH_COOKIE_PARAMETER)
             errors = {**ALWAYS, **ERRORS.get((method, path), {})}
             if (method, path) in protected:
                 operation["security"] = [{BEARER: []}]

@@ -15,7 +15,7 @@ PAIR_FIELDS = {"access_token", "token_type", "expires_in", "refresh_token", "ref
 
 
 def test_unknown_route_is_a_404_json(client: Client) -> None:
-    for method, path in [("GET", "/nope"), ("GET", "/"), ("DELETE", "/me"), ("GET", "/me/")]:
+    for method, path in [("GET", "/nope"), ("GET", "/favicon.ico"), ("DELETE", "/me"), ("GET", "/me/")]:
         reply = client.request(method, path)
         assert (reply.status, reply.body) == (404, {"error": "not_found", "message": "No such route."}), path
         assert reply.header("Content-Type") == "application/json"

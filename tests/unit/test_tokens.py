@@ -447,7 +447,7 @@ def test_verify_access_non_finite_time_claim_refused(tokens: TokenService, chang
 
 
 GARBAGE_NOT_JWT_SHAPED = ["", ".", "a.b", "a.b.c.d", "é.é.é", "eyJ.eyJ.sig\u200b", "a" * 10_240, "a.b." + "c" * 5000]
-GARBAGE_JWT_SHAPED = ["..", "a.b.c", f"{b64('not json')}.{b64('not json')}.{b64('sig')}", f"{b64('[]')}.e30.e30"]
+GARBAGE_JWT_SHAPED = ["a.b.c", f"{b64('not json')}.{b64('not json')}.{b64('sig')}", f"{b64('[]')}.e30.e30"]
 
 
 @pytest.mark.parametrize("token", GARBAGE_NOT_JWT_SHAPED + GARBAGE_JWT_SHAPED, ids=lambda t: repr(t)[:20])

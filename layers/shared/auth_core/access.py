@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,15 +22,18 @@ class Principal:
     role: str
 
 
+# RFC 6750 s2.1: credentials = "Bearer" 1*SP b68token; the scheme is case-insensitive.
+_BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9\-._~+/]+=*)")
+
+
 def bearer_token(authorization: str | None) -> str:
-    """The token of an `Authorization: Bearer <token>` header (RFC 6750 s2.1: the scheme is case-insensitive)."""
-    if authorization is None or not authorization.strip():
+    """The token of an `Authorization: Bearer <token>` header; anything else is refused, control characters too."""
+    if authorization is None or not authorization.strip(" \t"):
         raise MissingTokenError()
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
+    match = _BEARER.fullmatch(authorization.strip(" \t"))
+    if match is None:
         raise InvalidTokenError("The Authorization header must be: Bearer <access token>.")
-    return token
+    return match.group(1)
 
 
 class AccessVerifier:

@@ -6,11 +6,17 @@ anything unexpected into a contract-shaped 500 carrying the request id (never a 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    ResponseValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from botocore.exceptions import ClientError
@@ -86,6 +92,11 @@ def _service_error(error: ServiceError) -> Response[str]:
     return error_response(error)
 
 
+def _unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[str]:
+    details = [{"field": "Content-Type", "message": "must be application/json"}]
+    return error_response(ValidationFailedError(details=details))
+
+
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
     return error_response(ValidationFailedError(details=_validation_details(exc)))
 
@@ -112,6 +123,7 @@ def build_resolver() -> APIGatewayRestResolver:
 
     app.exception_handler(ServiceError)(_service_error)
     app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(ResponseValidationError)(lambda exc: _invalid_response(app, exc))
     return app
 
@@ -129,12 +141,8 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
             source_ip=identity.get("sourceIp"), user_agent=(identity.get("userAgent") or "")[:MAX_USER_AGENT]
         )
         try:
-            body = event.get("body") or ""
-            if len(body) > get_settings().MAX_BODY_BYTES:
-                error = ValidationFailedError("The request body is too large.", details=[])
-                result = _as_proxy_result(error_response(error), event)
-            else:
-                result = app.resolve(event, context)
+            refusal = _refuse_body(event)
+            result = _as_proxy_result(error_response(refusal)) if refusal else app.resolve(event, context)
         except Exception:  # noqa: BLE001 - the last line of defence: a contract-shaped 500, never a trace
             logger.exception("unhandled error")
             result = {
@@ -148,7 +156,21 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
     return cast("Callable[[dict[str, Any], LambdaContext], dict[str, Any]]", handler)
 
 
-def _as_proxy_result(response: Response[str], event: dict[str, Any]) -> dict[str, Any]:
+def _refuse_body(event: dict[str, Any]) -> ValidationFailedError | None:
+    """Refuse a body before parsing it when it is too large or not UTF-8 (API Gateway passes bytes it can't read as
+    text base64-encoded); a readable base64 body is decoded in place so the resolver sees text."""
+    body = event.get("body") or ""
+    if len(body) > get_settings().MAX_BODY_BYTES:
+        return ValidationFailedError("The request body is too large.", details=[])
+    if event.get("isBase64Encoded") and body:
+        try:
+            event["body"], event["isBase64Encoded"] = base64.b64decode(body, validate=True).decode("utf-8"), False
+        except (binascii.Error, UnicodeDecodeError):
+            return ValidationFailedError(details=[{"field": "body", "message": "must be JSON in UTF-8"}])
+    return None
+
+
+def _as_proxy_result(response: Response[str]) -> dict[str, Any]:
     headers: dict[str, list[str]] = {"Content-Type": [JSON]}
     for name, value in (response.headers or {}).items():
         headers[name] = value if isinstance(value, list) else [value]

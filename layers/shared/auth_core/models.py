@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from auth_core.passwords import MAX_LENGTH, password_problems
+from auth_core.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
 from auth_core.records import Role, Status, UserRecord, utc_now_iso
 
 __all__ = ["Role", "Status", "UserRecord", "utc_now_iso"]  # re-exported: the API models and the record in one place
@@ -28,13 +28,20 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
-EmailField = Annotated[str, Field(min_length=3, max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"])]
+EmailField = Annotated[
+    str,
+    Field(
+        min_length=3, max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"], json_schema_extra={"format": "email"}
+    ),
+]
 PasswordField = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
 
 
 class RegisterRequest(_Request):
     email: EmailField
-    password: Annotated[str, Field(max_length=MAX_LENGTH, examples=["correct horse battery staple 42"])]
+    password: Annotated[
+        str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH, examples=["correct horse battery staple 42"])
+    ]
 
     @field_validator("email")
     @classmethod
@@ -68,6 +75,8 @@ class RefreshRequest(_Request):
 
 
 class UpdateUserRequest(_Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     role: Role | None = None
     status: Status | None = None
 

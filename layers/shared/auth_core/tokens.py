@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import math
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ ACCESS_TYPE = "at+jwt"
 REFRESH_TYPE = "rt+jwt"
 ROLES = frozenset({"user", "admin"})
 MAX_TOKEN_LENGTH = 4096
+MAX_NUMERIC_DATE = 10**11  # the year 5138
+# Three base64url segments, no padding (RFC 7515 s2): one spelling per token.
+_JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
 _ACCESS_CLAIMS = ("iss", "aud", "sub", "email", "role", "iat", "exp", "jti")
 _REFRESH_CLAIMS = ("iss", "aud", "sub", "email", "fam", "iat", "exp", "jti")
@@ -83,7 +87,7 @@ def _verification_key(key: SigningKey) -> jwt.PyJWK:
 
 
 def _is_jwt_shaped(token: str) -> bool:
-    return 0 < len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.count(".") == 2
+    return len(token) <= MAX_TOKEN_LENGTH and _JWT_SHAPE.fullmatch(token) is not None
 
 
 class TokenService:
@@ -218,5 +222,8 @@ class TokenService:
 
 
 def _is_numeric_date(value: object) -> bool:
-    """RFC 7519 s2 NumericDate: a finite number (JSON has no NaN, but Python's json module reads one)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """RFC 7519 s2 NumericDate: a finite number (JSON has no NaN, but Python's json module reads one), and a sane one:
+    a 400-digit integer is a number, but no date of ours (and it would overflow a float)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return abs(value) < MAX_NUMERIC_DATE and (isinstance(value, int) or math.isfinite(value))
