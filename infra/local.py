@@ -292,6 +292,7 @@ def main() -> int:
         base = f"http://{HOST}:{server.port}"
         print(f"API:  {base}  (stage {stage}; ready in {time.perf_counter() - started:.1f} s)", flush=True)
         print(f"Docs: {base}/docs", flush=True)
+        print(f"Demo: {base}/  (the browser client)", flush=True)
         print("Ctrl-C stops it.", flush=True)
         while not stop.wait(0.2):
             pass

@@ -14,28 +14,17 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.conftest import TEST_ENV
 from tests.e2e.localapi import PASSWORD, SECURITY_HEADERS, Reply
+from tests.local_server import free_port, running_local_api
 from tests.security.forgeries import ALLOW, NEVER_FORGED, Case, Genuine, cases_for, claims_of
 
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_SECONDS = 30
-STOP_TIMEOUT_SECONDS = 10
 CASES = cases_for("http")
 
 
@@ -44,12 +33,6 @@ def params(cases: list[Case]) -> list[Any]:
         pytest.param(case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.bug)] if case.bug else [])
         for case in cases
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Server:
@@ -86,57 +69,13 @@ class Server:
             connection.close()
 
 
-def answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    port, moto_port = free_port(), free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in TEST_ENV and not name.startswith(("AWS_", "POWERTOOLS_"))
-    }
-    env |= {
-        "PORT": str(port),
-        "MOTO_PORT": str(moto_port),  # the embedded backend's address, so we can read the signing key from it
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "BCRYPT_COST": "4",
-        "ALLOW_WEAK_BCRYPT_COST": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    with tempfile.NamedTemporaryFile("w+", prefix="forgeries-api-", suffix=".log", delete=False) as output:
-        log_path = Path(output.name)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-
-    def log() -> str:
-        return log_path.read_text(errors="replace")[-4000:]
-
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while "API:" not in log() or not answers(port):
-            if process.poll() is not None:
-                pytest.fail(f"the local API exited with {process.returncode}:\n{log()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the local API did not start within {START_TIMEOUT_SECONDS} s:\n{log()}")
-            time.sleep(0.1)
-        yield Server(port, f"http://127.0.0.1:{moto_port}")
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log_path.unlink(missing_ok=True)
+    moto_port = free_port()
+    # The embedded backend on a known port, so the tests can read the real signing key from it.
+    settings = {"MOTO_PORT": str(moto_port), "AWS_DEFAULT_REGION": "us-east-1"}
+    with running_local_api(settings) as url:
+        yield Server(int(url.rsplit(":", 1)[1]), f"http://127.0.0.1:{moto_port}")
 
 
 @pytest.fixture(scope="module")
