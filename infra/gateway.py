@@ -569,7 +569,7 @@ class LocalGateway:
         )
         try:
             answer = self._handle(request)
-        except Exception:
+        except Exception:  # noqa: BLE001 - like API Gateway: whatever breaks becomes a 5xx gateway response
             self._log(f"local gateway: unexpected error:\n{traceback.format_exc().rstrip()}")
             answer = self.gateway_response("DEFAULT_5XX", request, status=500)
         self._log_request(request, answer[0], started)

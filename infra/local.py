@@ -117,7 +117,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         if page is not None:
             try:
                 answer = page(LocalRequest(method, path_only, query, headers, body, source_ip))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a broken local page is a 500, never a dropped connection
                 print(f"local page {path_only}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
                 answer = (500, [("Content-Type", "text/plain")], b"Internal Server Error")
             elapsed = (time.perf_counter() - started) * 1000
