@@ -501,3 +501,27 @@ def test_verify_refresh_access_claims_under_refresh_typ_refused(tokens: TokenSer
 def test_verify_access_audience_list_refused(tokens: TokenService, aud: list[str]) -> None:
     with pytest.raises(InvalidTokenError):
         tokens.verify_access(signed(access_payload(aud=aud)))
+
+
+def test_verify_access_claim_given_twice_refused(tokens: TokenService) -> None:
+    # Same signature, but the payload names `role` twice: the last one would win in a lenient parser.
+    header = b64({"alg": "HS256", "typ": "at+jwt", "kid": CURRENT.kid})
+    body = json.dumps(access_payload(), separators=(",", ":"))[:-1] + ',"role":"admin"}'
+    signing_input = f"{header}.{b64(body)}"
+    signature = hmac.new(CURRENT.secret, signing_input.encode(), hashlib.sha256).digest()
+
+    with pytest.raises(InvalidTokenError):
+        tokens.verify_access(f"{signing_input}.{b64(signature)}")
+
+
+def test_verify_access_signature_in_non_canonical_spelling_refused(tokens: TokenService) -> None:
+    token = signed(access_payload())
+    head, _, signature = token.rpartition(".")
+    # 32 bytes are 43 characters; the last one carries 4 unused bits: flip one and the bytes stay the same.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin = signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1]
+    assert unb64(twin) == unb64(signature)
+
+    with pytest.raises(InvalidTokenError):
+        tokens.verify_access(f"{head}.{twin}")
+    assert tokens.verify_access(token).sub == "user-1"
