@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import jwt
-
 from auth_core.errors import InvalidRequestError, InvalidTokenError, TokenExpiredError
 
 if TYPE_CHECKING:
@@ -173,6 +171,8 @@ class TokenService:
         )
 
     def _sign(self, payload: dict[str, Any], token_type: str) -> str:
+        import jwt  # here, not at the top: the authorizer only verifies, and its cold start skips PyJWT
+
         key = self._keys.ring().current
         return jwt.encode(payload, key.secret, algorithm=ALGORITHM, headers={"typ": token_type, "kid": key.kid})
 
