@@ -87,3 +87,26 @@ def signed_in(api: Any) -> Any:
         return {**login.body, "user_id": user_id, "email": email}
 
     return sign_in
+
+
+@pytest.fixture
+def request_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The requestContext.requestId of every function invocation (not the authorizer's), in order."""
+    seen: list[str] = []
+    import tests.api as api_module
+
+    original = api_module.handler_of
+
+    def recording(function: str) -> Any:
+        handler = original(function)
+        if function == "authorizer":
+            return handler
+
+        def invoke(event: dict[str, Any], context: Any) -> Any:
+            seen.append(event["requestContext"]["requestId"])
+            return handler(event, context)
+
+        return invoke
+
+    monkeypatch.setattr(api_module, "handler_of", recording)
+    return seen

@@ -19,7 +19,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-import tests.api as api_module
 from auth_core import container
 from auth_core.errors import DependencyError, TokenRevokedError
 from auth_core.services import AdminService, AuthService
@@ -139,27 +138,6 @@ def faults(aws: dict[str, Any]) -> Iterator[Faults]:
     injected = Faults()
     yield injected
     injected.clear()
-
-
-@pytest.fixture
-def request_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The requestContext.requestId of every function invocation (not the authorizer's), in order."""
-    seen: list[str] = []
-    original = api_module.handler_of
-
-    def recording(function: str) -> Any:
-        handler = original(function)
-        if function == "authorizer":
-            return handler
-
-        def invoke(event: dict[str, Any], context: Any) -> Any:
-            seen.append(event["requestContext"]["requestId"])
-            return handler(event, context)
-
-        return invoke
-
-    monkeypatch.setattr(api_module, "handler_of", recording)
-    return seen
 
 
 @dataclass(frozen=True)

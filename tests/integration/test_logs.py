@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-import tests.api as api_module
 from auth_core import container
 from auth_core.observability import logger
 from tests.conftest import PASSWORD, TEST_ENV
@@ -83,27 +82,6 @@ def logs(capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return captured
 
     return read
-
-
-@pytest.fixture
-def request_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The requestContext.requestId of every function invocation (not the authorizer's), in order."""
-    seen: list[str] = []
-    original = api_module.handler_of
-
-    def recording(function: str) -> Any:
-        handler = original(function)
-        if function == "authorizer":
-            return handler
-
-        def invoke(event: dict[str, Any], context: Any) -> Any:
-            seen.append(event["requestContext"]["requestId"])
-            return handler(event, context)
-
-        return invoke
-
-    monkeypatch.setattr(api_module, "handler_of", recording)
-    return seen
 
 
 @pytest.fixture
