@@ -60,7 +60,7 @@ def ensure_admin(email: str, password: str | None) -> str:
         users = container.users_repository()
         existing = users.get_by_email(email)
         assert existing is not None
-        users.update(existing, role="admin")
+        users.update(email=existing.email, user_id=existing.id, role="admin")
         return f"{email} was already registered: promoted to admin."
 
 

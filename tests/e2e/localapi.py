@@ -8,14 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-SECURITY_HEADERS = {
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+from tests.contract import SECURITY_HEADERS
+
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "Adm1n-correct-horse-battery"
 PASSWORD = "correct horse battery staple 42"

@@ -7,6 +7,12 @@ import pytest
 from tests.api import LambdaContext, handler_of, load_event
 
 
+def patch_user(api, admin, user_id, body):
+    return api.call(
+        "PATCH", "/admin/users/{user_id}", token=admin["access_token"], path_params={"user_id": user_id}, body=body
+    )
+
+
 def test_me_returns_user_and_welcome_message(api, signed_in):
     session = signed_in()
 
@@ -110,13 +116,7 @@ def test_admin_get_user_returns_user_and_unknown_id_answers_404(api, signed_in):
 def test_admin_promote_user_gives_admin_access_on_next_request(api, signed_in):
     admin, user = signed_in("root@example.com", role="admin"), signed_in("bob@example.com")
 
-    reply = api.call(
-        "PATCH",
-        "/admin/users/{user_id}",
-        token=admin["access_token"],
-        path_params={"user_id": user["user_id"]},
-        body={"role": "admin"},
-    )
+    reply = patch_user(api, admin, user["user_id"], {"role": "admin"})
 
     assert (reply.status, reply.body["user"]["role"]) == (200, "admin")
     # The authorizer passes the current role, so the promoted user's existing token already works.
@@ -128,13 +128,7 @@ def test_admin_disable_user_ends_their_sessions_and_login(api, signed_in):
 
     admin, user = signed_in("root@example.com", role="admin"), signed_in("bob@example.com")
 
-    reply = api.call(
-        "PATCH",
-        "/admin/users/{user_id}",
-        token=admin["access_token"],
-        path_params={"user_id": user["user_id"]},
-        body={"status": "disabled"},
-    )
+    reply = patch_user(api, admin, user["user_id"], {"status": "disabled"})
 
     assert (reply.status, reply.body["user"]["status"]) == (200, "disabled")
     assert api.call("GET", "/me", token=user["access_token"]).body["error"] == "token_revoked"
@@ -149,13 +143,7 @@ def test_admin_disable_user_ends_their_sessions_and_login(api, signed_in):
 def test_admin_demote_or_disable_self_answers_400_and_changes_nothing(api, signed_in, body):
     admin = signed_in("root@example.com", role="admin")
 
-    reply = api.call(
-        "PATCH",
-        "/admin/users/{user_id}",
-        token=admin["access_token"],
-        path_params={"user_id": admin["user_id"]},
-        body=body,
-    )
+    reply = patch_user(api, admin, admin["user_id"], body)
 
     assert (reply.status, reply.body["error"]) == (400, "validation_error")
     assert api.call("GET", "/admin/users", token=admin["access_token"]).status == 200
@@ -165,12 +153,6 @@ def test_admin_demote_or_disable_self_answers_400_and_changes_nothing(api, signe
 def test_admin_patch_invalid_body_answers_400(api, signed_in, body):
     admin, user = signed_in("root@example.com", role="admin"), signed_in("bob@example.com")
 
-    reply = api.call(
-        "PATCH",
-        "/admin/users/{user_id}",
-        token=admin["access_token"],
-        path_params={"user_id": user["user_id"]},
-        body=body,
-    )
+    reply = patch_user(api, admin, user["user_id"], body)
 
     assert (reply.status, reply.body["error"]) == (400, "validation_error")

@@ -68,3 +68,12 @@ def test_logout_is_one_transaction(api, signed_in, calls):
     api.call("POST", "/auth/logout", body={"refresh_token": session["refresh_token"]}, token=session["access_token"])
 
     assert calls == ["TransactWriteItems"]
+
+
+def test_logout_all_is_authorizer_read_plus_one_conditional_write(api, signed_in, calls):
+    session = signed_in()
+    calls.clear()
+
+    assert api.call("POST", "/auth/logout-all", token=session["access_token"]).status == 204
+
+    assert calls == ["BatchGetItem", "UpdateItem"]

@@ -12,7 +12,6 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,37 +21,13 @@ from auth_core import container
 from infra.cfn import load_template
 from infra.gateway import LocalGateway
 from tests.conftest import PASSWORD
+from tests.contract import SECURITY_HEADERS
+from tests.e2e.localapi import Reply
 
 ROOT = Path(__file__).resolve().parents[2]
-SECURITY_HEADERS = {
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 CHALLENGE = 'Bearer realm="serverless-jwt-auth"'
 NOT_FOUND = {"error": "not_found", "message": "No such route."}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    raw: bytes
-
-    def header(self, name: str) -> str | None:
-        values = self.all(name)
-        return values[-1] if values else None
-
-    def all(self, name: str) -> list[str]:
-        return [value for key, value in self.headers if key.lower() == name.lower()]
-
-    @property
-    def body(self) -> Any:
-        return json.loads(self.raw) if self.raw else None
 
 
 class Clock:

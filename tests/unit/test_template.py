@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from infra import cfn
+from tests.contract import SECURITY_HEADERS
 
 REPO_ROOT = cfn.DEFAULT_TEMPLATE_PATH.parent
 TEMPLATE = cfn.load_template()
@@ -51,27 +52,23 @@ EXPECTED_GRANTS = {
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "RefreshFunction": {
-        *(("dynamodb:" + action, USERS) for action in ("BatchGetItem", "GetItem")),
-        *(
-            ("dynamodb:" + action, TOKENS)
-            for action in ("BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem")
-        ),
+        ("dynamodb:BatchGetItem", USERS),
+        *(("dynamodb:" + action, TOKENS) for action in ("BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem")),
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "LogoutFunction": {
-        *(("dynamodb:" + action, USERS) for action in ("UpdateItem", "GetItem")),
-        *(("dynamodb:" + action, TOKENS) for action in ("PutItem", "UpdateItem", "ConditionCheckItem")),
+        ("dynamodb:UpdateItem", USERS),
+        *(("dynamodb:" + action, TOKENS) for action in ("PutItem", "UpdateItem")),
         ("secretsmanager:GetSecretValue", SECRET),
     },
-    "MeFunction": {("dynamodb:Query", USERS_INDEX), ("dynamodb:GetItem", USERS)},
+    "MeFunction": {("dynamodb:Query", USERS_INDEX)},
     "AdminFunction": {
         ("dynamodb:Query", USERS_INDEX),
         ("dynamodb:Scan", USERS_INDEX),
-        ("dynamodb:GetItem", USERS),
         ("dynamodb:UpdateItem", USERS),
     },
     "AuthorizerFunction": {
-        *(("dynamodb:" + action, table) for action in ("BatchGetItem", "GetItem") for table in (USERS, TOKENS)),
+        *(("dynamodb:BatchGetItem", table) for table in (USERS, TOKENS)),
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "RotateKeyFunction": {
@@ -80,14 +77,6 @@ EXPECTED_GRANTS = {
     },
 }
 
-SECURITY_HEADERS = {
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 # response type -> (status code, or None for API Gateway's own; the "error" code of the body)
 EXPECTED_GATEWAY_RESPONSES = {

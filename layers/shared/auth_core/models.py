@@ -123,9 +123,3 @@ class TokenPair(BaseModel):
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
-
-
-class ErrorResponse(BaseModel):
-    error: str
-    message: str
-    details: list[dict[str, str]] | None = None

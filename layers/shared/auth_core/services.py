@@ -15,6 +15,7 @@ from auth_core.errors import (
     EmailTakenError,
     InvalidCredentialsError,
     InvalidTokenError,
+    NotFoundError,
     TokenExpiredError,
     TokenRevokedError,
     TooManyAttemptsError,
@@ -174,11 +175,11 @@ class AuthService:
         audit("logout", "success", user_id=(family.sub if family else None) or (access.sub if access else None))
 
     def logout_all(self, *, user_id: str, email: str) -> None:
-        """End every session of the user: every token issued before now stops working."""
-        user = self._users.get_by_email(email)
-        if user is None or user.id != user_id:
-            raise TokenRevokedError()
-        self._users.update(user, tokens_valid_after=round(self._clock(), 3))
+        """End every session of the user: every token issued before now stops working (one conditional write)."""
+        try:
+            self._users.update(email=email, user_id=user_id, tokens_valid_after=round(self._clock(), 3))
+        except NotFoundError as exc:  # the account is gone (or the email is someone else's now)
+            raise TokenRevokedError() from exc
         audit("logout_all", "success", user_id=user_id)
 
     def current_user(self, *, user_id: str) -> UserRecord:
@@ -257,7 +258,11 @@ class AdminService:
             )
         is_disabling = status == "disabled" and target.status != "disabled"
         updated = self._users.update(
-            target, role=role, status=status, tokens_valid_after=round(self._clock(), 3) if is_disabling else None
+            email=target.email,
+            user_id=target.id,
+            role=role,
+            status=status,
+            tokens_valid_after=round(self._clock(), 3) if is_disabling else None,
         )
         if role is not None and role != target.role:
             audit("role_change", "success", user_id=target.id, actor_id=actor_id, role=role)

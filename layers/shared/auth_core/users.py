@@ -102,15 +102,16 @@ class UsersRepository:
 
     def update(
         self,
-        user: UserRecord,
         *,
+        email: str,
+        user_id: str,
         role: Role | None = None,
         status: Status | None = None,
         tokens_valid_after: float | None = None,
     ) -> UserRecord:
         """Change some of a user's fields; the condition on the id makes sure the email still belongs to this user."""
         changes = {"role": role, "status": status, "tokens_valid_after": tokens_valid_after}
-        names, values, sets = {}, {":id": s(user.id)}, []
+        names, values, sets = {}, {":id": s(user_id)}, []
         for index, (name, value) in enumerate((k, v) for k, v in changes.items() if v is not None):
             names[f"#f{index}"] = name
             values[f":v{index}"] = n(value) if isinstance(value, float | int) else s(value)
@@ -118,7 +119,7 @@ class UsersRepository:
         with dependency_call(on_condition_failed=lambda: NotFoundError("No user has this id.")):
             response = self._client.update_item(
                 TableName=self._table,
-                Key={"email": s(user.email)},
+                Key={"email": s(email)},
                 UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression="user_id = :id",
                 ExpressionAttributeNames=names,
