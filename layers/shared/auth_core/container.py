@@ -56,11 +56,17 @@ def sessions_repository() -> SessionsRepository:
 
 
 @cache
+def key_store() -> KeyStore:
+    """The service's secret (current and previous versions), cached with a bounded age."""
+    settings = get_settings()
+    return KeyStore(secretsmanager(), settings.SIGNING_KEY_SECRET_ARN, max_age=settings.KEY_CACHE_SECONDS)
+
+
+@cache
 def token_service() -> TokenService:
     settings = get_settings()
-    keys = KeyStore(secretsmanager(), settings.SIGNING_KEY_SECRET_ARN, max_age=settings.KEY_CACHE_SECONDS)
     return TokenService(
-        keys,
+        key_store(),
         issuer=settings.TOKEN_ISSUER,
         audience=settings.TOKEN_AUDIENCE,
         access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
@@ -105,6 +111,7 @@ def reset() -> None:
         _aws,
         dynamodb,
         secretsmanager,
+        key_store,
         users_repository,
         sessions_repository,
         token_service,

@@ -6,6 +6,8 @@ the AWSCURRENT and the AWSPREVIOUS version, so tokens signed before a rotation k
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from dataclasses import dataclass, field
@@ -41,6 +43,12 @@ class KeyRing:
             if key is not None and key.kid == kid:
                 return key
         return None
+
+
+def subkey(key: SigningKey, purpose: str) -> bytes:
+    """A key for one purpose only, derived from a version of the service's secret (HMAC-SHA256 as a PRF, the
+    purpose as its label): a key used for device cookies can never verify a cursor or a refresh token."""
+    return hmac.new(key.secret, b"serverless-jwt-auth/" + purpose.encode("ascii"), hashlib.sha256).digest()
 
 
 def parse_signing_key(secret_string: str) -> SigningKey:
