@@ -1,4 +1,4 @@
-"""POST /auth/login: a token pair, and the refresh token in its HttpOnly cookie."""
+"""POST /auth/login: a token pair, the refresh token in its HttpOnly cookie, and the known-device cookie."""
 
 from typing import Annotated
 
@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from auth_core import container
-from auth_core.http import build_resolver, entry_point, token_pair_response
+from auth_core.http import build_resolver, client_of, entry_point, token_pair_response
 from auth_core.models import LoginRequest, TokenPair
 
 app = build_resolver()
@@ -14,7 +14,7 @@ app = build_resolver()
 
 @app.post("/auth/login", summary="Sign in", tags=["auth"])
 def login(request: Annotated[LoginRequest, Body()]) -> Response[TokenPair]:
-    issued = container.auth_service().login(email=request.email, password=request.password)
+    issued = container.auth_service().login(email=request.email, password=request.password, client=client_of(app))
     return token_pair_response(issued)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -99,6 +100,233 @@ def test_login_throttle_state_holds_no_email_and_expires(api, aws, ada, clock):
     assert float(attempts["expires_at"]["N"]) > clock[0]
 
 
-@pytest.mark.parametrize(("failures", "delay"), [(0, 0), (4, 0), (5, 30), (6, 60), (9, 480), (10, 900), (50, 900)])
-def test_delay_after_failures_follows_schedule(failures, delay):
+@pytest.mark.parametrize(
+    ("failures", "delay"),
+    [(0, 0), (4, 0), (5, 30), (6, 60), (9, 480), (10, 900), (50, 900), (1_029, 900), (10**6, 900), (10**400, 900)],
+)
+def test_delay_after_failures_follows_schedule_at_any_count(failures, delay):
     assert throttle.delay_after(failures) == delay
+
+
+def burst(count: int, body: dict) -> list[int]:
+    """`count` logins at once, each on its own thread, as that many Lambdas would run them (the service itself: one
+    Python process runs one handler at a time): the status each would answer."""
+    from auth_core import container
+    from auth_core.errors import ServiceError
+
+    def one() -> None:
+        try:
+            container.auth_service().login(**body)
+            statuses.append(200)
+        except ServiceError as error:
+            statuses.append(error.status)
+
+    statuses: list[int] = []
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def attempts_item(aws) -> dict:
+    items = aws["dynamodb"].scan(TableName=TEST_ENV["TOKENS_TABLE_NAME"])["Items"]
+    [item] = [item for item in items if item["pk"]["S"].startswith("ATTEMPTS#") and "#" not in item["pk"]["S"][9:]]
+    return item
+
+
+@pytest.mark.parametrize("stored_failures", [1_028, 1_000_000])
+def test_login_after_a_thousand_failures_still_locks_and_counts_a_bounded_number(api, aws, ada, clock, stored_failures):
+    """Issue 9.1: from the 1,029th failure the lock arithmetic overflowed (500, nothing counted, no lock)."""
+    fail(api, 5)
+    key = attempts_item(aws)["pk"]
+    aws["dynamodb"].update_item(  # months of one patient guess per lock period, as stored by an older version
+        TableName=TEST_ENV["TOKENS_TABLE_NAME"],
+        Key={"pk": key},
+        UpdateExpression="SET failures = :n",
+        ExpressionAttributeValues={":n": {"N": str(stored_failures)}},
+    )
+    clock[0] += throttle.MAX_DELAY + 1
+
+    guess = api.call("POST", "/auth/login", body=WRONG)
+    right = api.call("POST", "/auth/login", body=RIGHT)
+
+    assert guess.status == 401
+    assert (right.status, right.header("Retry-After")) == (429, "900")
+    assert int(attempts_item(aws)["failures"]["N"]) == throttle.MAX_COUNTED
+
+
+def test_login_a_simulated_week_of_patient_guessing_never_errs_and_never_unlocks_early(api, aws, ada, clock):
+    """One guess per lock period for a week: always a verdict or a 429, never a 500, never a free guess."""
+    start, verdicts = clock[0], 0
+    while clock[0] < start + 7 * 86_400:
+        reply = api.call("POST", "/auth/login", body=WRONG)
+        assert reply.status in (401, 429), reply.body
+        if reply.status == 429:
+            clock[0] += int(reply.header("Retry-After"))
+        else:
+            verdicts += 1
+
+    # Five free, a few during the ramp of shorter locks (30 s ... 8 min), then one per 15 minutes; never locked
+    # for good either (a lock is always temporary).
+    ramp = throttle.MAX_COUNTED - throttle.FREE_FAILURES
+    assert (
+        7 * 86_400 // throttle.MAX_DELAY - 1
+        <= verdicts
+        <= throttle.FREE_FAILURES + ramp + 7 * 86_400 // throttle.MAX_DELAY
+    )
+    assert int(attempts_item(aws)["failures"]["N"]) == throttle.MAX_COUNTED
+
+
+def test_login_thirty_concurrent_guesses_get_at_most_the_free_attempts(api, aws, ada, monkeypatch):
+    """Issue 9.3: thirty wrong guesses forced to interleave as thirty Lambdas would: every one reads the budget
+    before any of them writes. Each attempt must be counted before its password is checked."""
+    from auth_core import container
+
+    repository = container.sessions_repository()
+    real_read = repository.login_state
+    barrier = threading.Barrier(30, timeout=60)
+    lock = threading.Lock()
+
+    def read_then_wait(*args, **kwargs):
+        state = real_read(*args, **kwargs)
+        barrier.wait()  # nobody counts or checks a password before all thirty have read
+        return state
+
+    monkeypatch.setattr(repository, "login_state", read_then_wait)
+    client, real_call = container.dynamodb(), container.dynamodb()._make_api_call
+
+    def atomic_call(*args, **kwargs):  # moto's in-process backend is not thread-safe; DynamoDB's calls are atomic
+        with lock:
+            return real_call(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_make_api_call", atomic_call)
+    statuses = burst(30, WRONG)
+
+    verdicts = statuses.count(401)
+    assert len(statuses) == 30
+    assert 1 <= verdicts <= throttle.FREE_FAILURES  # was 30: every guess got a verdict
+    assert statuses.count(429) == 30 - verdicts
+    assert int(attempts_item(aws)["failures"]["N"]) == verdicts  # every guess that got a verdict was counted
+    monkeypatch.undo()
+    if verdicts == throttle.FREE_FAILURES:
+        assert api.call("POST", "/auth/login", body=RIGHT).status == 429  # the burst locked the account
+
+
+def test_login_three_bursts_of_guesses_get_no_more_than_the_policy(api, aws, ada, clock, monkeypatch):
+    """Three bursts of ten, each after the lock expired: 5 free failures, then one guess per lock."""
+    from auth_core import container
+
+    client, real_call, lock = container.dynamodb(), container.dynamodb()._make_api_call, threading.Lock()
+
+    def atomic_call(*args, **kwargs):
+        with lock:
+            return real_call(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_make_api_call", atomic_call)
+    verdicts = 0
+    for _ in range(3):
+        statuses = burst(10, WRONG)
+        verdicts += statuses.count(401)
+        assert set(statuses) <= {401, 429}
+        clock[0] += throttle.MAX_DELAY + 1
+
+    assert verdicts == throttle.FREE_FAILURES + 2
+
+
+def test_login_counts_the_attempt_before_the_password_is_checked(api, aws, ada, monkeypatch):
+    import bcrypt
+
+    seen_counts = []
+    real_checkpw = bcrypt.checkpw
+
+    def checkpw(*args):
+        seen_counts.append(int(attempts_item(aws)["failures"]["N"]))
+        return real_checkpw(*args)
+
+    monkeypatch.setattr(bcrypt, "checkpw", checkpw)
+
+    fail(api, 2)
+
+    assert seen_counts == [1, 2]
+
+
+# Known devices (issue 9.5, CONTRACT.md "Login throttling"): an attacker who only knows the email can't keep its owner
+# out, because the owner's device carries a budget of its own.
+
+
+def device_of(reply) -> str:
+    [cookie] = [cookie for cookie in reply.cookies if cookie.startswith("device=")]
+    return cookie.split(";")[0].removeprefix("device=")
+
+
+def login(api, body: dict, device: str | None = None, source_ip: str = "203.0.113.7"):
+    headers = {"Cookie": f"device={device}"} if device else None
+    return api.call("POST", "/auth/login", body=body, headers=headers, source_ip=source_ip)
+
+
+def test_login_known_device_signs_in_through_a_simulated_day_of_lockouts(api, ada, clock):
+    """Issue 9.5: about four requests an hour kept a victim out for a whole simulated day. Now the victim, on the
+    device they signed in with before, signs in every time they try, every 15 minutes, while the attacker keeps the
+    account itself locked."""
+    device = device_of(login(api, RIGHT))
+    sign_ins = []
+    for _ in range(24 * 4):
+        for _ in range(throttle.FREE_FAILURES + 1):  # the attacker guesses until the account is locked
+            if login(api, WRONG, source_ip="198.51.100.66").status == 429:
+                break
+        else:
+            pytest.fail("the attacker never locked the account")
+        victim = login(api, RIGHT, device)
+        sign_ins.append(victim.status)
+        device = device_of(victim) if victim.status == 200 else device
+        clock[0] += 900
+
+    assert sign_ins == [200] * 96
+
+
+def test_login_known_device_has_its_own_budget_of_failures(api, ada, clock):
+    device = device_of(login(api, RIGHT))
+
+    typos = [login(api, WRONG, device).status for _ in range(6)]
+
+    assert typos == [401] * 5 + [429]
+    assert login(api, RIGHT, device).status == 429  # the device's budget, locked by its own failures
+    assert login(api, RIGHT).status == 200  # the account's budget is untouched
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda value: value[:-1] + ("A" if value[-1] != "A" else "B"),  # tag tampered
+        lambda value: "dev1." + "A" * 22 + "." + value.split(".")[2],  # another device id, same tag
+        lambda value: "garbage",
+        lambda value: value + ".x",
+    ],
+    ids=["tampered-tag", "swapped-device-id", "garbage", "extra-segment"],
+)
+def test_login_forged_device_credential_counts_on_the_account_budget(api, ada, clock, forge):
+    device = device_of(login(api, RIGHT))
+    fail(api, 5)  # the account is locked
+
+    reply = login(api, RIGHT, forge(device))
+
+    assert reply.status == 429
+
+
+def test_login_device_credential_of_another_account_counts_on_the_account_budget(api, ada, signed_in, clock):
+    bob_device = device_of(
+        login(api, {"email": "bob@example.com", "password": PASSWORD}) if signed_in("bob@example.com") else None
+    )
+    fail(api, 5)
+
+    assert login(api, RIGHT, bob_device).status == 429
+
+
+def test_login_device_credential_is_no_session_credential(api, ada):
+    device = device_of(login(api, RIGHT))
+
+    assert api.call("GET", "/me", token=device).body["error"] == "invalid_token"
+    refreshed = api.call("POST", "/auth/refresh", body={"refresh_token": device})
+    assert (refreshed.status, refreshed.body["error"]) == (400, "invalid_request")

@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from auth_core import container
-from auth_core.errors import DependencyError, TokenRevokedError
+from auth_core.errors import DependencyError
 from auth_core.services import AdminService, AuthService
 from tests.conftest import PASSWORD, TEST_ENV
 
@@ -177,8 +177,20 @@ def token_items(aws: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     return [item for item in scan(aws, TOKENS) if item["pk"]["S"].startswith(prefix)]
 
 
-def active_families(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    return [item for item in token_items(aws, "FAM#") if item["status"]["S"] == "active"]
+def active_sessions(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for item in token_items(aws, "SES#") if item["status"]["S"] == "active"]
+
+
+def assert_unchanged_but_the_attempt(aws: dict[str, Any], before: dict[str, list[dict[str, Any]]]) -> None:
+    """A login counts its attempt before the password is checked (CONTRACT.md "Login throttling"), so a login that
+    fails later still leaves that attempt counted; nothing else (no session) may stay behind."""
+    after = snapshot(aws)
+    is_attempt = lambda item: item["pk"]["S"].startswith("ATTEMPTS#")  # noqa: E731
+    assert after[USERS] == before[USERS]
+    assert [item for item in after[TOKENS] if not is_attempt(item)] == [
+        item for item in before[TOKENS] if not is_attempt(item)
+    ]
+    assert len([item for item in after[TOKENS] if is_attempt(item)]) <= 1
 
 
 def assert_security_headers(reply: Any) -> None:
@@ -254,8 +266,10 @@ ROUTES: dict[str, tuple[Callable[[Any, World], Any], int]] = {
 DYNAMODB_PATHS = [
     ("register", "PutItem"),
     ("login", "BatchGetItem"),
+    ("login", "UpdateItem"),
     ("login", "TransactWriteItems"),
     ("login_wrong_password", "BatchGetItem"),
+    ("login_wrong_password", "UpdateItem"),
     ("login_wrong_password", "UpdateItem"),
     ("refresh", "BatchGetItem"),
     ("refresh", "TransactWriteItems"),
@@ -285,7 +299,10 @@ def test_route_dynamodb_call_fails_answers_503_and_writes_nothing(
 
     assert faults.fired[operation] >= 1, f"{route} never called {operation}"
     assert_unavailable(reply)
-    assert snapshot(aws) == before
+    if route.startswith("login"):
+        assert_unchanged_but_the_attempt(aws, before)
+    else:
+        assert snapshot(aws) == before
     faults.clear()
     # The same request, once DynamoDB is back: nothing of the failed attempt stands in its way.
     assert call(api, world).status == success
@@ -303,7 +320,10 @@ def test_route_transaction_cancelled_by_throttling_answers_503_and_writes_nothin
 
     assert faults.fired[operation] >= 1
     assert_unavailable(reply)
-    assert snapshot(aws) == before
+    if route.startswith("login"):
+        assert_unchanged_but_the_attempt(aws, before)
+    else:
+        assert snapshot(aws) == before
     faults.clear()
     assert call(api, world).status == success
 
@@ -350,7 +370,7 @@ def test_register_put_fails_leaves_no_user_item(aws: dict[str, Any], api: Any, f
     assert api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": PASSWORD}).status == 201
 
 
-@pytest.mark.parametrize("operation", ["BatchGetItem", "TransactWriteItems"])
+@pytest.mark.parametrize("operation", ["BatchGetItem", "UpdateItem", "TransactWriteItems"])
 def test_login_dynamodb_fails_leaves_no_session_items(
     aws: dict[str, Any], api: Any, faults: Faults, operation: str
 ) -> None:
@@ -360,8 +380,7 @@ def test_login_dynamodb_fails_leaves_no_session_items(
     reply = api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": PASSWORD})
 
     assert_unavailable(reply)
-    assert token_items(aws, "RT#") == []
-    assert token_items(aws, "FAM#") == []
+    assert token_items(aws, "SES#") == []
 
 
 @pytest.mark.parametrize("operation", ["BatchGetItem", "TransactWriteItems"])
@@ -369,14 +388,14 @@ def test_refresh_dynamodb_fails_keeps_old_token_usable(
     aws: dict[str, Any], api: Any, signed_in: Callable[..., dict[str, Any]], faults: Faults, operation: str
 ) -> None:
     session = signed_in()
-    tokens_before = token_items(aws, "RT#")
+    sessions_before = token_items(aws, "SES#")
     faults.dynamodb(operation, DYNAMODB_FAULTS["throttled"])
 
     reply = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})
 
     assert_unavailable(reply)
-    assert token_items(aws, "RT#") == tokens_before  # the old token still active, no successor stored
-    assert [item["status"]["S"] for item in tokens_before] == ["active"]
+    assert token_items(aws, "SES#") == sessions_before  # the old token still the live one, no successor
+    assert [item["status"]["S"] for item in sessions_before] == ["active"]
     faults.clear()
     retried = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})
     assert retried.status == 200, retried.body
@@ -398,17 +417,17 @@ def test_refresh_reuse_revocation_fails_answers_503_then_revokes_on_retry(
     rotated = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})
     assert rotated.status == 200
     before = snapshot(aws)
-    faults.dynamodb("UpdateItem", fault)
+    faults.dynamodb("TransactWriteItems", fault)
 
     reply = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})  # the reuse
 
-    assert faults.fired["UpdateItem"] == 1
+    assert faults.fired["TransactWriteItems"] == 1
     assert_unavailable(reply)
     assert snapshot(aws) == before
     faults.clear()
     again = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})
     assert (again.status, again.body["error"]) == (401, "token_revoked")
-    assert active_families(aws) == []
+    assert active_sessions(aws) == []
     successor = api.call("POST", "/auth/refresh", body={"refresh_token": rotated.body["refresh_token"]})
     assert (successor.status, successor.body["error"]) == (401, "token_revoked")
 
@@ -441,13 +460,13 @@ def test_logout_transaction_fails_neither_revokes_nor_denylists(
 
     assert_unavailable(reply)
     assert token_items(aws, "JTI#") == []
-    assert len(active_families(aws)) == 1
+    assert len(active_sessions(aws)) == 1
     faults.clear()
     retried = api.call(
         "POST", "/auth/logout", body={"refresh_token": session["refresh_token"]}, token=session["access_token"]
     )
     assert retried.status == 204
-    assert active_families(aws) == []
+    assert active_sessions(aws) == []
     assert len(token_items(aws, "JTI#")) == 1
 
 
@@ -488,7 +507,10 @@ def test_route_secrets_manager_down_at_cold_start_answers_503_and_writes_nothing
 
     assert faults.fired["GetSecretValue"] >= 1
     assert_unavailable(reply)
-    assert snapshot(aws) == before
+    if route.startswith("login"):
+        assert_unchanged_but_the_attempt(aws, before)
+    else:
+        assert snapshot(aws) == before
     faults.clear()
     assert call(api, world).status == success
 
@@ -507,20 +529,12 @@ def test_authorize_secrets_manager_down_at_cold_start_raises_for_gateway_503(
     assert faults.fired["GetSecretValue"] >= 1
 
 
-def _refresh_outcome(action: Callable[[], Any]) -> str:
-    try:
-        action()
-    except TokenRevokedError:
-        return "401 token_revoked"
-    return "200"
-
-
 def _reply_outcome(reply: Any) -> str:
     return "200" if reply.status == 200 else f"{reply.status} {reply.body.get('error')}"
 
 
 @pytest.mark.parametrize("grace", ["10", "0"], ids=["inside_grace", "no_grace"])
-def test_refresh_rotated_between_read_and_write_keeps_at_most_one_active_family(
+def test_refresh_rotated_between_read_and_write_keeps_one_live_token(
     aws: dict[str, Any],
     api: Any,
     signed_in: Callable[..., dict[str, Any]],
@@ -528,31 +542,34 @@ def test_refresh_rotated_between_read_and_write_keeps_at_most_one_active_family(
     monkeypatch: pytest.MonkeyPatch,
     grace: str,
 ) -> None:
-    """Two refreshes of one token: the first rotation lands after the second has read the token, before it writes."""
+    """Two refreshes of one token: the first rotation lands after the second has read the session, before it
+    writes. Inside the grace window both get the same successor; without one, the second is reuse."""
     monkeypatch.setenv("REFRESH_REUSE_GRACE_SECONDS", grace)
     container.reset()
     token = signed_in()["refresh_token"]
-    first: list[str] = []
+    first: list[Any] = []
 
     def rotate_first(**_: Any) -> None:
         if not first:
             first.append("running")
-            first[0] = _refresh_outcome(lambda: container.auth_service().refresh(refresh_token=token))
+            first[0] = container.auth_service().refresh(refresh_token=token)
 
     faults.hook(container.dynamodb(), "TransactWriteItems", rotate_first)
 
     second = api.call("POST", "/auth/refresh", body={"refresh_token": token})
 
     faults.clear()
-    outcomes = [first[0], _reply_outcome(second)]
-    assert set(outcomes) <= {"200", "401 token_revoked"}, outcomes
-    families = token_items(aws, "FAM#")
-    assert len(families) == 1, "a refresh must never start a new session"
-    assert len(active_families(aws)) <= 1
-    assert {item["family_id"]["S"] for item in token_items(aws, "RT#")} == {families[0]["pk"]["S"][4:]}
-    if second.status == 200:  # a token the client was just given works while its family is active
-        again = api.call("POST", "/auth/refresh", body={"refresh_token": second.body["refresh_token"]})
-        assert again.status == (200 if active_families(aws) else 401)
+    [stored] = token_items(aws, "SES#")
+    if grace == "10":
+        assert second.status == 200, second.body
+        assert second.body["refresh_token"] == first[0].refresh_token  # one live token, whichever answer is kept
+        assert stored["status"]["S"] == "active"
+        assert api.call("POST", "/auth/refresh", body={"refresh_token": second.body["refresh_token"]}).status == 200
+    else:
+        assert (second.status, second.body["error"]) == (401, "token_revoked")
+        assert stored["status"]["S"] == "revoked"
+        again = api.call("POST", "/auth/refresh", body={"refresh_token": first[0].refresh_token})
+        assert (again.status, again.body["error"]) == (401, "token_revoked")
 
 
 @pytest.mark.parametrize(
@@ -560,7 +577,7 @@ def test_refresh_rotated_between_read_and_write_keeps_at_most_one_active_family(
     [("10", ["200", "200"]), ("0", ["200", "401 token_revoked"])],
     ids=["inside_grace", "no_grace"],
 )
-def test_refresh_same_token_twice_branches_or_revokes(
+def test_refresh_same_token_twice_replays_or_revokes(
     aws: dict[str, Any],
     api: Any,
     signed_in: Callable[..., dict[str, Any]],
@@ -575,19 +592,22 @@ def test_refresh_same_token_twice_branches_or_revokes(
     replies = [api.call("POST", "/auth/refresh", body={"refresh_token": token}) for _ in range(2)]
 
     assert [_reply_outcome(reply) for reply in replies] == expected
-    assert len(token_items(aws, "FAM#")) == 1
-    assert len(active_families(aws)) == (1 if expected[1] == "200" else 0)
+    assert len(token_items(aws, "SES#")) == 1
+    assert len(active_sessions(aws)) == (1 if expected[1] == "200" else 0)
+    if expected[1] == "200":
+        assert replies[0].body["refresh_token"] == replies[1].body["refresh_token"]
 
 
-def test_refresh_family_revoked_between_read_and_write_answers_401_without_successor(
+def test_refresh_session_ended_between_read_and_write_answers_401_without_successor(
     aws: dict[str, Any], api: Any, signed_in: Callable[..., dict[str, Any]], faults: Faults
 ) -> None:
     session = signed_in()
-    revoked: list[bool] = []
+    [before] = token_items(aws, "SES#")
+    ended: list[bool] = []
 
     def logout_first(**_: Any) -> None:
-        if not revoked:
-            revoked.append(True)
+        if not ended:
+            ended.append(True)
             container.auth_service().logout(refresh_token=session["refresh_token"], access_token=None)
 
     faults.hook(container.dynamodb(), "TransactWriteItems", logout_first)
@@ -596,8 +616,9 @@ def test_refresh_family_revoked_between_read_and_write_answers_401_without_succe
 
     assert (reply.status, reply.body["error"]) == (401, "token_revoked")
     assert reply.header("WWW-Authenticate") is not None
-    assert [item["status"]["S"] for item in token_items(aws, "RT#")] == ["active"]  # no successor stored
-    assert active_families(aws) == []
+    [after] = token_items(aws, "SES#")
+    assert after["current_hash"] == before["current_hash"]  # no successor
+    assert active_sessions(aws) == []
 
 
 UNEXPECTED = [
@@ -725,8 +746,11 @@ def test_refresh_response_lost_after_rotation_retry_branches_or_revokes(
     lost = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})
 
     assert_unavailable(lost)
-    assert [item["status"]["S"] for item in token_items(aws, "RT#")].count("rotated") == 1  # it did land
+    [rotated] = token_items(aws, "SES#")
+    assert "previous_hash" in rotated  # it did land
     faults.clear()
     retried = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})
     assert retried.status == expected, retried.body
-    assert len(active_families(aws)) == (1 if expected == 200 else 0)
+    assert len(active_sessions(aws)) == (1 if expected == 200 else 0)
+    if expected == 200:  # the retry was handed the successor the lost answer carried: the live token
+        assert api.call("POST", "/auth/refresh", body={"refresh_token": retried.body["refresh_token"]}).status == 200

@@ -22,7 +22,7 @@ def ada(api):
     assert api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": PASSWORD}).status == 201
 
 
-def test_login_right_password_returns_token_pair_and_refresh_cookie(api, ada):
+def test_login_right_password_returns_token_pair_refresh_and_device_cookies(api, ada):
     reply = api.call("POST", "/auth/login", body={"email": "Ada@Example.com", "password": PASSWORD})
 
     assert reply.status == 200
@@ -34,9 +34,13 @@ def test_login_right_password_returns_token_pair_and_refresh_cookie(api, ada):
     )
     header, claims = claims_of(reply.body["access_token"])
     assert header == {"alg": "HS256", "typ": "at+jwt", "kid": "k1"}
-    assert set(claims) == {"iss", "aud", "sub", "email", "role", "iat", "exp", "jti"}
+    assert set(claims) == {"iss", "aud", "sub", "email", "role", "sid", "iat", "exp", "jti"}
     assert (claims["email"], claims["role"]) == ("ada@example.com", "user")
-    [cookie] = reply.cookies
+    device, cookie = reply.cookies
+    # CONTRACT.md "Login throttling": the known-device credential goes to the login route only.
+    assert device.startswith("device=dev1.")
+    device_attributes = {part.strip() for part in device.split(";")[1:]}
+    assert {"HttpOnly", "Secure", "SameSite=Strict", "Path=/auth/login", "Max-Age=31536000"} <= device_attributes
     assert cookie.startswith(f"refresh_token={reply.body['refresh_token']};")
     attributes = {part.strip().split("=")[0] for part in cookie.split(";")[1:]}
     assert {"HttpOnly", "Secure", "Path", "Max-Age", "SameSite"} <= attributes

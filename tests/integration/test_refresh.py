@@ -16,21 +16,59 @@ def refresh(api, token: str, *, cookie: bool = False):
     return api.call("POST", "/auth/refresh", body={"refresh_token": token})
 
 
-def families(aws) -> dict[str, str]:
+def sessions(aws) -> dict[str, dict]:
     items = aws["dynamodb"].scan(TableName=TEST_ENV["TOKENS_TABLE_NAME"])["Items"]
-    return {item["pk"]["S"]: item["status"]["S"] for item in items if item["pk"]["S"].startswith("FAM#")}
+    return {item["pk"]["S"]: item for item in items if item["pk"]["S"].startswith("SES#")}
+
+
+def statuses(aws) -> list[str]:
+    return [item["status"]["S"] for item in sessions(aws).values()]
 
 
 @pytest.fixture
-def no_grace(monkeypatch):
-    """Reuse right after rotation counts as reuse (as it does once the grace window has passed)."""
+def clock(monkeypatch):
+    """The auth service's clock, moved by hand (a grace window, a week, a month)."""
     from auth_core import container
 
-    monkeypatch.setenv("REFRESH_REUSE_GRACE_SECONDS", "0")
-    container.reset()
-    yield
-    monkeypatch.delenv("REFRESH_REUSE_GRACE_SECONDS")
-    container.reset()
+    now = [time.time()]
+    monkeypatch.setattr(container.auth_service(), "_clock", lambda: now[0])
+    return now
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch):
+    """moto's in-process backend is not thread-safe; DynamoDB makes each API call atomic, so do the same here.
+    Calls of different requests still interleave freely between one another (read, then write): the race tested."""
+    from auth_core import container
+
+    client, lock = container.dynamodb(), threading.Lock()
+    real_call = client._make_api_call
+
+    def atomic_call(*args, **kwargs):
+        with lock:
+            return real_call(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_make_api_call", atomic_call)
+
+
+def parallel_refreshes(token: str, count: int) -> list[str]:
+    """`count` refreshes of one token at once, each on its own thread, as that many Lambdas would run them (the
+    service itself: one Python process runs one handler at a time). The refresh tokens they were given."""
+    from auth_core import container
+
+    barrier = threading.Barrier(count, timeout=60)
+    returned: list[str] = []
+
+    def one() -> None:
+        barrier.wait()
+        returned.append(container.auth_service().refresh(refresh_token=token).refresh_token)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return returned
 
 
 @pytest.mark.parametrize("by_cookie", [False, True], ids=["body", "cookie"])
@@ -47,74 +85,167 @@ def test_refresh_valid_token_rotates_it_and_returns_new_pair(api, signed_in, by_
     assert refresh(api, reply.body["refresh_token"]).status == 200
 
 
-def test_refresh_stores_only_hashes_of_tokens(api, aws, signed_in):
+def test_refresh_token_is_opaque_and_stores_only_hashes(api, aws, signed_in):
     session = signed_in()
     rotated = refresh(api, session["refresh_token"]).body
 
     dump = str(aws["dynamodb"].scan(TableName=TEST_ENV["TOKENS_TABLE_NAME"])["Items"])
 
     for token in (session["refresh_token"], rotated["refresh_token"]):
+        assert token.count(".") == 4 and token.startswith("rt1.")  # not a JWT: never taken for an access token
         assert token not in dump
-        assert token.split(".")[2] not in dump
+        assert token.split(".")[3] not in dump  # the secret part
+        assert token.split(".")[4] not in dump  # the tag
 
 
-def test_refresh_rotated_out_token_after_grace_revokes_whole_family(api, aws, signed_in, no_grace):
+def test_refresh_rotated_out_token_after_grace_ends_the_session(api, aws, signed_in, clock):
     session = signed_in()
     successor = refresh(api, session["refresh_token"]).body
+    clock[0] += 11  # past the 10-second grace window
 
     reuse = refresh(api, session["refresh_token"])
 
     assert reuse.status == 401
     assert reuse.body["error"] == "token_revoked"
     assert reuse.header("WWW-Authenticate").startswith("Bearer")
-    # The legitimate holder's newer token dies with the family: the thief and the user both sign in again.
+    # The legitimate holder's newer token dies with the session: the thief and the user both sign in again.
     assert refresh(api, successor["refresh_token"]).body["error"] == "token_revoked"
-    assert list(families(aws).values()) == ["revoked"]
+    assert api.call("GET", "/me", token=successor["access_token"]).body["error"] == "token_revoked"
+    assert statuses(aws) == ["revoked"]
 
 
-def test_refresh_rotated_out_token_within_grace_keeps_both_tabs_signed_in(api, aws, signed_in):
+def test_refresh_rotated_out_token_within_grace_gets_the_same_successor(api, aws, signed_in, clock):
     session = signed_in()
     first_tab = refresh(api, session["refresh_token"])
+    clock[0] += 9
 
     second_tab = refresh(api, session["refresh_token"])
 
     assert (first_tab.status, second_tab.status) == (200, 200)
+    # Never a second token beside the first: both tabs hold the session's one live token.
+    assert second_tab.body["refresh_token"] == first_tab.body["refresh_token"]
+    assert second_tab.cookies[0].startswith(f"refresh_token={first_tab.body['refresh_token']};")
+    assert second_tab.body["access_token"] != first_tab.body["access_token"]  # a fresh access token all the same
     assert refresh(api, first_tab.body["refresh_token"]).status == 200
-    assert refresh(api, second_tab.body["refresh_token"]).status == 200
-    assert list(families(aws).values()) == ["active"]
+    assert statuses(aws) == ["active"]
 
 
-def test_refresh_concurrent_use_of_one_token_continues_at_most_one_family(api, aws, signed_in, monkeypatch):
+def test_refresh_victim_then_thief_within_grace_share_one_line_and_the_later_copy_ends_it(api, aws, signed_in, clock):
+    stolen = signed_in()["refresh_token"]
+    victim = refresh(api, stolen).body  # the victim refreshes; the thief replays the copy 5 s later
+    clock[0] += 5
+    thief = refresh(api, stolen).body
+    assert thief["refresh_token"] == victim["refresh_token"]  # no parallel session for the thief
+
+    thief_next = refresh(api, thief["refresh_token"])  # whoever refreshes first continues...
+    clock[0] += 60
+    victim_next = refresh(api, victim["refresh_token"])  # ...and the other copy, a minute later, is reuse
+
+    assert thief_next.status == 200
+    assert (victim_next.status, victim_next.body["error"]) == (401, "token_revoked")
+    assert refresh(api, thief_next.body["refresh_token"]).body["error"] == "token_revoked"
+    assert api.call("GET", "/me", token=thief_next.body["access_token"]).body["error"] == "token_revoked"
+    assert statuses(aws) == ["revoked"]
+
+
+def test_refresh_thief_then_victim_after_grace_ends_the_thiefs_session(api, aws, signed_in, clock):
+    stolen = signed_in()["refresh_token"]
+    thief = refresh(api, stolen).body  # the thief refreshes first with the stolen copy
+    clock[0] += 30
+
+    victim = refresh(api, stolen)  # the victim's own (now rotated-out) token, after the grace window
+
+    assert (victim.status, victim.body["error"]) == (401, "token_revoked")
+    assert refresh(api, thief["refresh_token"]).body["error"] == "token_revoked"
+    assert api.call("GET", "/me", token=thief["access_token"]).body["error"] == "token_revoked"
+
+
+def test_refresh_eight_parallel_refreshes_leave_one_line_and_the_next_replay_ends_it(
+    api, aws, signed_in, clock, atomic_dynamodb
+):
+    token = signed_in()["refresh_token"]
+
+    returned = parallel_refreshes(token, 8)
+
+    assert len(returned) == 8
+    assert len(set(returned)) == 1  # eight answers, one live token
+    # Presented one by one, more than a grace window apart: the first continues, the next ends the session.
+    clock[0] += 11
+    assert refresh(api, returned[0]).status == 200
+    clock[0] += 11
+    second = refresh(api, returned[1])
+    assert (second.status, second.body["error"]) == (401, "token_revoked")
+    assert statuses(aws) == ["revoked"]
+
+
+def test_refresh_concurrent_reads_before_any_write_still_one_live_token(
+    api, aws, signed_in, monkeypatch, atomic_dynamodb
+):
+    """Four refreshes forced to interleave as four Lambdas would: all read the session, then all write."""
     from auth_core import container
 
+    token = signed_in()["refresh_token"]
+    repository = container.sessions_repository()
+    real_read = repository.refresh_state
+    barrier = threading.Barrier(4, timeout=60)
+    reads = []
+
+    def read_then_wait(**kwargs):
+        state = real_read(**kwargs)
+        reads.append(state)
+        if len(reads) <= 4:
+            barrier.wait()  # nobody writes before everybody has read
+        return state
+
+    monkeypatch.setattr(repository, "refresh_state", read_then_wait)
+
+    returned = parallel_refreshes(token, 4)
+
+    assert len(returned) == 4
+    assert len(set(returned)) == 1
+    assert statuses(aws) == ["active"]
+
+
+def test_refresh_session_ends_at_its_absolute_lifetime_however_active(api, aws, signed_in, clock):
+    token, login_at = signed_in()["refresh_token"], clock[0]
+    for _ in range(4):  # refreshed every week: the idle lifetime alone would never end it
+        clock[0] += 7 * 24 * 3600 - 60
+        reply = refresh(api, token)
+        assert reply.status == 200
+        left = 30 * 24 * 3600 - (clock[0] - login_at)
+        assert abs(reply.body["refresh_expires_in"] - min(7 * 24 * 3600, left)) <= 1
+        token = reply.body["refresh_token"]
+    clock[0] += 3 * 24 * 3600  # 31 days after the login
+
+    reply = refresh(api, token)
+
+    assert (reply.status, reply.body["error"]) == (401, "token_expired")
+    assert "maximum lifetime" in reply.body["message"]
+
+
+def test_refresh_absolute_lifetime_is_a_setting(api, signed_in, clock, monkeypatch):
+    from auth_core import container
+
+    monkeypatch.setenv("SESSION_MAX_LIFETIME_SECONDS", "7200")
+    container.reset()
+    monkeypatch.setattr(container.auth_service(), "_clock", lambda: clock[0])
     session = signed_in()
-    # moto's in-process backend is not thread-safe; DynamoDB makes each API call atomic, so do the same here. Calls of
-    # different requests still interleave freely between one another (read, then transact), which is the race tested.
-    client, lock = container.dynamodb(), threading.Lock()
-    real_call = client._make_api_call
+    assert session["refresh_expires_in"] == 7200
+    clock[0] += 7201
 
-    def atomic_call(*args, **kwargs):
-        with lock:
-            return real_call(*args, **kwargs)
+    reply = refresh(api, session["refresh_token"])
 
-    monkeypatch.setattr(client, "_make_api_call", atomic_call)
-    replies = []
-    barrier = threading.Barrier(4)
+    assert (reply.status, reply.body["error"]) == (401, "token_expired")
 
-    def worker():
-        barrier.wait()
-        replies.append(refresh(api, session["refresh_token"]))
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+def test_refresh_unused_for_longer_than_the_refresh_lifetime_answers_token_expired(api, signed_in, clock):
+    session = signed_in()
+    clock[0] += 7 * 24 * 3600 + 1
 
-    assert all(reply.status in (200, 401) for reply in replies)
-    assert any(reply.status == 200 for reply in replies)
-    assert len([status for status in families(aws).values() if status == "active"]) <= 1
-    assert len(families(aws)) == 1
+    reply = refresh(api, session["refresh_token"])
+
+    assert (reply.status, reply.body["error"]) == (401, "token_expired")
+    assert "expired" in reply.body["message"]
 
 
 def test_refresh_logout_then_refresh_answers_token_revoked(api, signed_in):
@@ -133,12 +264,12 @@ def test_refresh_after_logout_all_answers_token_revoked(api, signed_in):
     assert refresh(api, session["refresh_token"]).body["error"] == "token_revoked"
 
 
-def test_refresh_access_token_as_refresh_token_answers_invalid_token(api, signed_in):
+def test_refresh_access_token_as_refresh_token_answers_invalid_request(api, signed_in):
     session = signed_in()
 
     reply = refresh(api, session["access_token"])
 
-    assert (reply.status, reply.body["error"]) == (401, "invalid_token")
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
 
 
 @pytest.mark.parametrize("token", ["not-a-token", "a.b", "ü.ü.ü", "x" * 5000])
@@ -161,19 +292,6 @@ def test_refresh_two_different_cookies_answers_400_invalid_request(api, signed_i
     reply = api.call("POST", "/auth/refresh", headers={"Cookie": cookie})
 
     assert (reply.status, reply.body["error"]) == (400, "invalid_request")
-
-
-def test_refresh_expired_token_answers_token_expired(api, signed_in, monkeypatch):
-    from auth_core import container
-
-    session = signed_in()
-    tokens = container.token_service()
-    monkeypatch.setattr(tokens, "_clock", lambda: time.time() + 8 * 24 * 3600)
-
-    reply = refresh(api, session["refresh_token"])
-
-    assert (reply.status, reply.body["error"]) == (401, "token_expired")
-    assert "expired" in reply.body["message"]
 
 
 def test_refresh_disabled_user_answers_token_revoked(api, signed_in):

@@ -25,13 +25,15 @@ def test_register_is_one_write_and_no_read(api, calls):
     assert calls == ["PutItem"]
 
 
-def test_login_success_is_one_read_and_one_write(api, signed_in, calls):
+def test_login_success_is_one_read_the_counted_attempt_and_the_session(api, signed_in, calls):
+    """The attempt is counted before bcrypt runs (a write that must precede the check), the session written after
+    it: a third round trip, which the throttle's atomicity costs (CONTRACT.md "Login throttling")."""
     signed_in()
     calls.clear()
 
     assert api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": PASSWORD}).status == 200
 
-    assert calls == ["BatchGetItem", "TransactWriteItems"]
+    assert calls == ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
 
 
 def test_login_failure_is_one_read_and_one_write(api, signed_in, calls):

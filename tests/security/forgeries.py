@@ -487,7 +487,7 @@ def _signatures() -> list[Case]:
         ),
         Case(
             "signature-of-the-refresh-token",
-            lambda g: bearer(with_signature(g.access, segments(g.refresh)[2])),
+            lambda g: bearer(with_signature(g.access, g.refresh.rpartition(".")[2])),
             INVALID,
         ),
         Case(
@@ -594,9 +594,19 @@ def _resigned_claims() -> list[Case]:
             REVOKED,
         ),
         Case("resigned-denylisted-jti", lambda g: bearer(resigned(g, jti=claims_of(g.revoked_access)["jti"])), REVOKED),
-        Case("resigned-refresh-claims-under-access-typ", lambda g: bearer(real(g, claims_of(g.refresh))), INVALID),
+        Case(
+            "resigned-sid-of-another-users-session",
+            lambda g: bearer(resigned(g, sid=claims_of(g.other_access)["sid"])),
+            REVOKED,
+        ),
+        Case(
+            "resigned-sid-of-an-ended-session",
+            lambda g: bearer(resigned(g, sid=claims_of(g.revoked_access)["sid"])),
+            REVOKED,
+        ),
+        Case("resigned-sid-unknown", lambda g: bearer(resigned(g, sid="A" * 22)), REVOKED),
     ]
-    for claim in ("iss", "aud", "sub", "email", "role", "iat", "exp", "jti"):
+    for claim in ("iss", "aud", "sub", "email", "role", "sid", "iat", "exp", "jti"):
         cases.append(
             Case(f"resigned-missing-{claim}", lambda g, claim=claim: bearer(resigned(g, **{claim: REMOVE})), INVALID)
         )
@@ -739,87 +749,110 @@ def _header_variants() -> list[Case]:
     ]
 
 
-def _refresh_cases() -> list[Case]:
-    def refresh_claims(g: Genuine, **changes: Any) -> dict[str, Any]:
-        return claims(g, g.refresh, **changes)
+def refresh_parts(token: str) -> list[str]:
+    """rt1.<session id>.<email>.<secret>.<tag> (auth_core.refresh_tokens)."""
+    return token.split(".")
 
-    def refresh_real(g: Genuine, payload: Any, **header: Any) -> str:
-        return real(g, payload, "rt+jwt", **header)
+
+def refresh_token(g: Genuine, *, key: bytes, session_id: str, email: str, secret: bytes) -> str:
+    """A refresh token in our own format, tagged with `key` (the real one or an attacker's)."""
+    from auth_core.keys import SigningKey, subkey
+
+    body = f"rt1.{session_id}.{b64(email)}.{b64(secret)}"
+    tag = hmac.new(subkey(SigningKey(g.kid, key), "refresh-tag/v1"), body.encode(), hashlib.sha256).digest()[:16]
+    return f"{body}.{b64(tag)}"
+
+
+def _refresh_cases() -> list[Case]:
+    def sid(token: str) -> str:
+        return refresh_parts(token)[1]
+
+    def swapped(token: str, index: int, value: str) -> str:
+        parts = refresh_parts(token)
+        parts[index] = value
+        return ".".join(parts)
+
+    def flipped(segment: str) -> str:
+        return ("B" if segment[0] == "A" else "A") + segment[1:]
+
+    def refresh_case(name: str, build: Callable[[Genuine], str], expect: str, **kwargs: Any) -> Case:
+        status = 400 if expect == INVALID_REQUEST else 401
+        return Case(name, build, expect, target="refresh", status=status, **kwargs)
 
     return [
-        Case("access-token-as-refresh-token", lambda g: g.access, INVALID, target="refresh"),
-        Case("another-users-access-token-as-refresh-token", lambda g: g.other_access, INVALID, target="refresh"),
-        Case(
-            "refresh-alg-none",
-            lambda g: jws(our_header(g, "rt+jwt", alg="none"), refresh_claims(g)),
-            INVALID_REQUEST,  # no signature segment: not a JWS at all, so a malformed token
-            target="refresh",
-            status=400,
+        # A JWT is never a refresh token: not even shaped like one.
+        refresh_case("access-token-as-refresh-token", lambda g: g.access, INVALID_REQUEST),
+        refresh_case("another-users-access-token-as-refresh-token", lambda g: g.other_access, INVALID_REQUEST),
+        refresh_case("refresh-jwt-shaped-garbage", lambda g: "a.b.c", INVALID_REQUEST),
+        refresh_case(
+            "refresh-hs256-jwt-with-the-real-key",
+            lambda g: jws(our_header(g, "rt+jwt"), {"sub": g.sub, "sid": sid(g.refresh)}, key=g.key),
+            INVALID_REQUEST,
         ),
-        Case(
-            "refresh-alg-HS512-real-key",
-            lambda g: jws(our_header(g, "rt+jwt", alg="HS512"), refresh_claims(g), key=g.key, digest=hashlib.sha512),
+        # Our shape, but not our tag: refused before any session is touched.
+        refresh_case(
+            "refresh-tag-flipped", lambda g: swapped(g.refresh, 4, flipped(refresh_parts(g.refresh)[4])), INVALID
+        ),
+        refresh_case(
+            "refresh-tag-of-another-token",
+            lambda g: swapped(g.refresh, 4, refresh_parts(g.revoked_refresh)[4]),
             INVALID,
-            target="refresh",
         ),
-        Case(
-            "refresh-weak-key-secret",
-            lambda g: jws(our_header(g, "rt+jwt"), refresh_claims(g), key=b"secret"),
+        refresh_case(
+            "refresh-secret-changed", lambda g: swapped(g.refresh, 3, flipped(refresh_parts(g.refresh)[3])), INVALID
+        ),
+        refresh_case("refresh-session-swapped", lambda g: swapped(g.refresh, 1, sid(g.revoked_refresh)), INVALID),
+        refresh_case("refresh-email-swapped", lambda g: swapped(g.refresh, 2, b64(g.other_email)), INVALID),
+        refresh_case(
+            "refresh-tagged-with-a-weak-key",
+            lambda g: refresh_token(g, key=b"secret", session_id=sid(g.refresh), email=g.email, secret=b"\0" * 32),
             INVALID,
-            target="refresh",
         ),
-        Case(
-            "refresh-signature-stripped",
-            lambda g: with_signature(g.refresh, ""),
-            INVALID_REQUEST,  # no signature segment: a malformed token
-            target="refresh",
-            status=400,
-        ),
-        Case(
-            "refresh-tampered-family-original-signature",
-            lambda g: (
-                f"{segments(g.refresh)[0]}.{b64(encode_json(refresh_claims(g, fam='attacker-family')))}.{segments(g.refresh)[2]}"
+        refresh_case(
+            "refresh-tagged-with-an-attackers-key",
+            lambda g: refresh_token(
+                g, key=hashlib.sha256(b"attacker").digest(), session_id=sid(g.refresh), email=g.email, secret=b"x" * 32
             ),
             INVALID,
-            target="refresh",
         ),
-        Case(
-            "refresh-claims-under-access-typ-real-key", lambda g: real(g, refresh_claims(g)), INVALID, target="refresh"
-        ),
-        Case(
-            "refresh-jku-header-real-key",
-            lambda g: refresh_real(g, refresh_claims(g), jku="https://attacker.example/jwks.json"),
-            INVALID,
-            target="refresh",
-        ),
-        Case(
-            "refresh-expired-real-key",
-            lambda g: refresh_real(g, refresh_claims(g, iat=now() - 7200, exp=int(now()) - 3600)),
+        # Tagged with the real key (a stolen secret): still only what the session's state allows.
+        refresh_case(
+            "refresh-real-key-unknown-session",
+            lambda g: refresh_token(g, key=g.key, session_id="A" * 22, email=g.email, secret=b"x" * 32),
             EXPIRED,
-            target="refresh",
+            note="no such session: as if it had expired and been deleted",
         ),
-        Case(
-            "refresh-unknown-session-real-key",
-            lambda g: refresh_real(g, refresh_claims(g, jti="forged-jti")),
+        refresh_case(
+            "refresh-real-key-ended-session",
+            lambda g: refresh_token(g, key=g.key, session_id=sid(g.revoked_refresh), email=g.email, secret=b"x" * 32),
             REVOKED,
-            target="refresh",
-            note="never stored: its hash is unknown",
         ),
-        Case(
-            "refresh-exp-400-digit-integer-real-key",
-            lambda g: refresh_real(g, raw_claims(g, "exp", "1" + "0" * 400, g.refresh)),
-            INVALID,
-            target="refresh",
+        refresh_case(
+            "refresh-real-key-someone-elses-email",
+            lambda g: refresh_token(
+                g, key=g.key, session_id=sid(g.revoked_refresh), email=g.other_email, secret=b"x" * 32
+            ),
+            REVOKED,
         ),
-        Case("refresh-after-logout", lambda g: g.revoked_refresh, REVOKED, target="refresh"),
-        Case("refresh-not-jwt-shaped", lambda g: "garbage", INVALID_REQUEST, target="refresh", status=400),
-        Case("refresh-empty-string", lambda g: "", INVALID_REQUEST, target="refresh", status=400),
-        Case("refresh-5kb", lambda g: "A" * 5000 + ".B.C", INVALID_REQUEST, target="refresh", status=400),
-        Case(
-            "refresh-unicode", lambda g: g.refresh.replace(".", ".é", 1), INVALID_REQUEST, target="refresh", status=400
+        refresh_case("refresh-after-logout", lambda g: g.revoked_refresh, REVOKED),
+        # Not even shaped like one: a malformed request.
+        refresh_case("refresh-not-shaped", lambda g: "garbage", INVALID_REQUEST),
+        refresh_case("refresh-empty-string", lambda g: "", INVALID_REQUEST),
+        refresh_case("refresh-5kb", lambda g: g.refresh + "A" * 5000, INVALID_REQUEST),
+        refresh_case("refresh-unicode", lambda g: g.refresh.replace(".", ".é", 1), INVALID_REQUEST),
+        refresh_case("refresh-extra-segment", lambda g: g.refresh + ".x", INVALID_REQUEST),
+        refresh_case("refresh-segment-missing", lambda g: g.refresh.rpartition(".")[0], INVALID_REQUEST),
+        refresh_case("refresh-padded-tag", lambda g: g.refresh + "==", INVALID_REQUEST),
+        refresh_case("refresh-other-version", lambda g: "rt2" + g.refresh[3:], INVALID_REQUEST),
+        refresh_case(
+            "refresh-email-not-utf8", lambda g: swapped(g.refresh, 2, b64(b"\xff\xfe\xfd\xfc")), INVALID_REQUEST
         ),
-        Case("refresh-four-segments", lambda g: g.refresh + ".x", INVALID_REQUEST, target="refresh", status=400),
-        Case("refresh-jwt-shaped-garbage", lambda g: "a.b.c", INVALID, target="refresh"),
+        refresh_case(
+            "refresh-non-canonical-base64-secret",
+            lambda g: swapped(g.refresh, 3, refresh_parts(g.refresh)[3][:-1] + "_"),
+            INVALID_REQUEST,
+            note="the last character's low bits must be zero: another spelling of the same bytes is refused",
+        ),
     ]
 
 

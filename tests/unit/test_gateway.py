@@ -156,7 +156,8 @@ def test_register_and_login_through_the_gateway(aws: dict[str, Any], gateway: Lo
     login = call(gateway, "POST", "/auth/login", body={"email": "ada@example.com", "password": PASSWORD})
     assert login.status == 200
     assert login.body["token_type"] == "Bearer"
-    [cookie] = login.all("Set-Cookie")
+    device, cookie = login.all("Set-Cookie")
+    assert device.startswith("device=") and "Path=/auth/login" in device
     assert cookie.startswith("refresh_token=") and "HttpOnly" in cookie
     assert login.header("Content-Type") == "application/json"
     assert UUID.match(login.header("x-amzn-RequestId") or "")

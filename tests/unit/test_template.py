@@ -53,7 +53,8 @@ EXPECTED_GRANTS = {
     },
     "RefreshFunction": {
         ("dynamodb:BatchGetItem", USERS),
-        *(("dynamodb:" + action, TOKENS) for action in ("BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem")),
+        ("dynamodb:ConditionCheckItem", USERS),
+        *(("dynamodb:" + action, TOKENS) for action in ("BatchGetItem", "UpdateItem")),
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "LogoutFunction": {

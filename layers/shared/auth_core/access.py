@@ -42,11 +42,15 @@ class AccessVerifier:
         self._sessions = sessions
 
     def verify(self, token: str) -> Principal:
-        """Signature and claims, then revocation in one DynamoDB round trip. The role is the user's current one."""
+        """Signature and claims, then revocation in one DynamoDB round trip: the token itself (logout), its session
+        (ended by logout, reuse detection or its owner) and its user (disabled, or a sign-out-everywhere at or after
+        the token's `iat`, to the millisecond). The role is the user's current one."""
         claims = self._tokens.verify_access(token)
-        is_denied, user = self._sessions.access_state(jti=claims.jti, email=claims.email)
-        if is_denied or user is None or user.id != claims.sub or not user.is_active:
+        is_denied, session, user = self._sessions.access_state(
+            jti=claims.jti, session_id=claims.sid, email=claims.email
+        )
+        if is_denied or session is None or session.is_revoked_for(user) or user is None:
             raise TokenRevokedError()
-        if claims.iat < user.tokens_valid_after:
+        if user.id != claims.sub or claims.iat <= user.tokens_valid_after:
             raise TokenRevokedError()
         return Principal(sub=user.id, email=user.email, role=user.role)

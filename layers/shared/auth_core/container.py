@@ -9,6 +9,7 @@ import botocore.session
 from botocore.config import Config
 
 from auth_core.access import AccessVerifier
+from auth_core.attempts import AttemptsRepository
 from auth_core.keys import KeyStore
 from auth_core.sessions import SessionsRepository
 from auth_core.settings import get_settings
@@ -70,7 +71,6 @@ def token_service() -> TokenService:
         issuer=settings.TOKEN_ISSUER,
         audience=settings.TOKEN_AUDIENCE,
         access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
-        refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
         leeway=settings.CLOCK_LEEWAY_SECONDS,
     )
 
@@ -78,18 +78,26 @@ def token_service() -> TokenService:
 # The services (and pydantic, through the models) are imported on first use: the authorizer never needs them.
 @cache
 def auth_service() -> AuthService:
+    from auth_core.devices import DeviceCredentials
     from auth_core.passwords import PasswordHasher
-    from auth_core.services import AuthService
+    from auth_core.refresh_tokens import RefreshTokenCodec
+    from auth_core.services import AuthService, SessionPolicy
 
     settings = get_settings()
     return AuthService(
         users=users_repository(),
         sessions=sessions_repository(),
+        attempts=AttemptsRepository(dynamodb(), settings.TOKENS_TABLE_NAME),
         tokens=token_service(),
+        refresh_tokens=RefreshTokenCodec(key_store()),
+        devices=DeviceCredentials(key_store()),
         hasher=PasswordHasher(settings.BCRYPT_COST),
-        access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
-        refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
-        reuse_grace=settings.REFRESH_REUSE_GRACE_SECONDS,
+        policy=SessionPolicy(
+            access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
+            refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
+            max_lifetime=settings.SESSION_MAX_LIFETIME_SECONDS,
+            reuse_grace=settings.REFRESH_REUSE_GRACE_SECONDS,
+        ),
     )
 
 

@@ -22,6 +22,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from botocore.exceptions import ClientError
 
 from auth_core.access import Principal
+from auth_core.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE
 from auth_core.dynamo import error_code
 from auth_core.errors import (
     AuthenticationError,
@@ -44,10 +45,11 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from auth_core.services import IssuedTokens
+    from auth_core.services import Client, IssuedTokens
 
 REFRESH_COOKIE = "refresh_token"
 REFRESH_COOKIE_PATH = "/auth"
+DEVICE_COOKIE_PATH = "/auth/login"  # sent to the login route only: it is no session credential
 JSON = "application/json"
 MAX_USER_AGENT = 256
 
@@ -207,6 +209,32 @@ def cleared_refresh_cookie() -> Cookie:
     return refresh_cookie("", 0)
 
 
+def device_cookie(value: str) -> Cookie:
+    """The known-device credential (CONTRACT.md "Login throttling"): HttpOnly, Secure, SameSite=Strict, login only."""
+    return Cookie(
+        name=DEVICE_COOKIE,
+        value=value,
+        path=DEVICE_COOKIE_PATH,
+        secure=get_settings().COOKIE_SECURE,
+        http_only=True,
+        same_site=SameSite.STRICT_MODE,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+    )
+
+
+def client_of(app: APIGatewayRestResolver) -> Client:
+    """Who is signing in, as API Gateway saw them: kept with the session, and the device cookie if one was sent."""
+    from auth_core.services import Client
+
+    identity = app.current_event.request_context.identity
+    devices = set(_cookie_values(app, DEVICE_COOKIE))
+    return Client(
+        user_agent=(identity.user_agent or "")[:MAX_USER_AGENT],
+        ip=identity.source_ip or "",
+        device_credential=devices.pop() if len(devices) == 1 else None,  # several different: trust none
+    )
+
+
 def refresh_token_from(app: APIGatewayRestResolver, body_token: str | None) -> str | None:
     """The refresh token from the body, else from the cookie. Conflicting copies are a malformed request."""
     if body_token is not None:
@@ -273,5 +301,6 @@ def token_pair_response(issued: IssuedTokens) -> Response[TokenPair]:
         refresh_token=issued.refresh_token,
         refresh_expires_in=issued.refresh_expires_in,
     )
-    cookie = refresh_cookie(issued.refresh_token, issued.refresh_expires_in)
-    return Response(200, JSON, body, cookies=[cookie])
+    cookies = [device_cookie(issued.device_credential)] if issued.device_credential is not None else []
+    cookies.append(refresh_cookie(issued.refresh_token, issued.refresh_expires_in))
+    return Response(200, JSON, body, cookies=cookies)

@@ -6,11 +6,12 @@ the password hasher, and write the audit trail.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from auth_core.attempts import attempts_key
 from auth_core.errors import (
     EmailTakenError,
     InvalidCredentialsError,
@@ -23,14 +24,18 @@ from auth_core.errors import (
 )
 from auth_core.observability import audit, count
 from auth_core.records import Role, Status, UserRecord, utc_now_iso
-from auth_core.sessions import LostRaceError, RefreshState, SessionsRepository, Successor, token_hash
-from auth_core.throttle import delay_after
-from auth_core.tokens import AccessClaims, RefreshClaims, TokenService, new_id
+from auth_core.sessions import LostRaceError, NewSession, Session
+from auth_core.tokens import new_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from auth_core.attempts import AttemptsRepository
+    from auth_core.devices import DeviceCredentials
     from auth_core.passwords import PasswordHasher
+    from auth_core.refresh_tokens import RefreshToken, RefreshTokenCodec
+    from auth_core.sessions import SessionsRepository
+    from auth_core.tokens import AccessClaims, TokenService
     from auth_core.users import UsersRepository
 
 
@@ -40,6 +45,26 @@ class IssuedTokens:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
+    device_credential: str | None = None  # set by a login: the device cookie's new value
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long tokens and sessions live (the settings of the same names)."""
+
+    access_ttl: int
+    refresh_ttl: int  # idle lifetime: a session unused this long ends
+    max_lifetime: int  # absolute lifetime: a session ends this long after its login, whatever its activity
+    reuse_grace: int
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a login comes from, kept with its session so its owner can recognise it."""
+
+    user_agent: str = ""
+    ip: str = ""
+    device_credential: str | None = None
 
 
 class AuthService:
@@ -48,20 +73,22 @@ class AuthService:
         *,
         users: UsersRepository,
         sessions: SessionsRepository,
+        attempts: AttemptsRepository,
         tokens: TokenService,
+        refresh_tokens: RefreshTokenCodec,
+        devices: DeviceCredentials,
         hasher: PasswordHasher,
-        access_ttl: int,
-        refresh_ttl: int,
-        reuse_grace: int,
+        policy: SessionPolicy,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._users = users
         self._sessions = sessions
+        self._attempts = attempts
         self._tokens = tokens
+        self._refresh_tokens = refresh_tokens
+        self._devices = devices
         self._hasher = hasher
-        self._access_ttl = access_ttl
-        self._refresh_ttl = refresh_ttl
-        self._reuse_grace = reuse_grace
+        self._policy = policy
         self._clock = clock
 
     def register(self, *, email: str, password: str) -> UserRecord:
@@ -97,85 +124,103 @@ class AuthService:
         audit("admin_created", "success", user_id=user.id)
         return user
 
-    def login(self, *, email: str, password: str) -> IssuedTokens:
+    def login(self, *, email: str, password: str, client: Client = Client()) -> IssuedTokens:
         """A token pair for the right password; the same error, after the same bcrypt work, for any other case.
 
-        Two DynamoDB round trips either way: one read (user and recent failures), one write (the session, or the
-        failure count)."""
-        user, attempts = self._sessions.login_state(email)
+        The attempt is counted, on the device's budget when the client presents a valid device credential for this
+        account and on the account's otherwise, before the password is checked (auth_core.attempts)."""
+        device_id = self._devices.device_of(client.device_credential, email=email)
+        budget = attempts_key(email, device_id)
+        user, attempts = self._sessions.login_state(email, device_id)
         now = self._clock()
-        if attempts.retry_after(now) > 0:
-            audit("login", "throttled", user_id=user.id if user else None)
+        try:
+            self._attempts.count(budget, attempts, now=now)
+        except TooManyAttemptsError:
+            audit("login", "throttled", user_id=user.id if user else None, budget="device" if device_id else "account")
             count("LoginThrottled")
-            raise TooManyAttemptsError(math.ceil(attempts.retry_after(now)))
+            raise
         is_match = self._hasher.verify(password, user.password_hash if user else None)
         if user is None or not is_match or not user.is_active:
-            failures = attempts.failures_after_one_more(now)
-            self._sessions.record_failure(email, attempts, now=now, locked_until=now + delay_after(failures))
             audit(
                 "login",
                 "failure",
                 user_id=user.id if user else None,
                 reason="disabled" if user and is_match else "invalid_credentials",
-                failures=failures,
+                budget="device" if device_id else "account",
             )
             count("LoginFailures")
             raise InvalidCredentialsError()
-        family_id = new_id()
-        refresh_token, refresh = self._tokens.issue_refresh(user_id=user.id, email=user.email, family_id=family_id)
+        now = round(self._clock(), 3)
+        session_id = new_id()
+        refresh = self._refresh_tokens.first(session_id=session_id, email=user.email)
+        absolute_expiry = now + self._policy.max_lifetime
         self._sessions.start(
-            refresh_hash=token_hash(refresh_token),
-            family_id=family_id,
-            user_id=user.id,
-            expires_at=refresh.exp,
-            reset_attempts_of=email if attempts.failures else None,
+            NewSession(
+                id=session_id,
+                user_id=user.id,
+                email=user.email,
+                refresh_hash=refresh.hash,
+                created_at=now,
+                expires_at=min(now + self._policy.refresh_ttl, absolute_expiry),
+                absolute_expires_at=absolute_expiry,
+                user_agent=client.user_agent,
+                ip=client.ip,
+            ),
+            spent_budget=budget,
         )
-        audit("login", "success", user_id=user.id)
+        _, device_credential = self._devices.issue(email=user.email, device_id=device_id)
+        audit("login", "success", user_id=user.id, session_id=session_id)
         count("Logins")
-        return self._pair(user, refresh_token)
+        pair = self._pair(user, session_id, refresh.value, refresh_left=absolute_expiry - now)
+        return dataclasses.replace(pair, device_credential=device_credential)
 
     def refresh(self, *, refresh_token: str) -> IssuedTokens:
-        """Rotate a refresh token (RFC 9700 s4.14.2): a new pair, the old token retired; reuse revokes the family."""
-        claims = self._tokens.verify_refresh(refresh_token)
-        presented = token_hash(refresh_token)
-        state = self._sessions.refresh_state(refresh_hash=presented, family_id=claims.family_id, email=claims.email)
-        user = self._live_user(state, claims)
-        now = self._clock()
-        new_token, new_claims = self._tokens.issue_refresh(
-            user_id=user.id, email=user.email, family_id=claims.family_id
-        )
-        successor = Successor(
-            old_hash=presented,
-            new_hash=token_hash(new_token),
-            family_id=claims.family_id,
-            user_id=user.id,
-            expires_at=new_claims.exp,
-        )
-        assert state.token is not None  # _live_user checked it
-        try:
-            if state.token.status == "active":
-                self._sessions.rotate(successor, now=now)
+        """Rotate a refresh token (RFC 9700 s4.14.2): the session's one live token is replaced by its successor.
+
+        The token rotated out a moment ago (within the grace window) gets that same successor again; any other
+        rotated-out token is reuse, and the whole session ends."""
+        presented = self._refresh_tokens.parse(refresh_token)
+        for _ in range(2):  # a second look only when a concurrent refresh won the write
+            session, user = self._sessions.refresh_state(session_id=presented.session_id, email=presented.email)
+            now = round(self._clock(), 3)
+            live_session, live_user = self._live(session, user, now)
+            if presented.hash == live_session.current_hash:
+                successor = self._refresh_tokens.successor(presented)
+                expires_at = min(now + self._policy.refresh_ttl, live_session.absolute_expires_at)
+                try:
+                    self._sessions.rotate(
+                        live_session, email=presented.email, new_hash=successor.hash, now=now, expires_at=expires_at
+                    )
+                except LostRaceError:
+                    continue
+                except TokenRevokedError:
+                    audit("refresh", "failure", user_id=live_user.id, reason="revoked")
+                    raise
             else:
-                self._branch_or_revoke(state.token.rotated_at, now, successor)
-        except LostRaceError:
-            # A concurrent refresh of the same token won a moment ago: we are inside the grace window.
-            self._branch_or_revoke(now, now, successor)
-        audit("refresh", "success", user_id=user.id)
-        count("Refreshes")
-        return self._pair(user, new_token)
+                successor = self._replayed_successor(presented, live_session, now)
+            audit("refresh", "success", user_id=live_user.id, session_id=live_session.id)
+            count("Refreshes")
+            return self._pair(
+                live_user, live_session.id, successor.value, refresh_left=live_session.absolute_expires_at - now
+            )
+        raise TokenRevokedError()  # the session changed twice under us: only a replay race does that
 
     def logout(self, *, refresh_token: str | None, access_token: str | None) -> None:
-        """End this session: revoke the refresh family and denylist the access token. Idempotent."""
-        family = self._verified_refresh(refresh_token)
+        """End this session (its refresh and access tokens) and denylist the access token. Idempotent.
+
+        Either token names the session; a malformed refresh token is still a 400."""
+        refresh = self._verified_refresh(refresh_token)
         access = self._verified_access(access_token)
-        self._sessions.end_session(
-            family=(family.family_id, family.sub, family.exp) if family else None,
-            denied_jti=(access.jti, access.exp) if access else None,
-        )
-        audit("logout", "success", user_id=(family.sub if family else None) or (access.sub if access else None))
+        session_ids = {refresh.session_id} if refresh else set()
+        if access:
+            session_ids.add(access.sid)
+        denied = (access.jti, access.exp + self._tokens.leeway) if access else None
+        self._sessions.end(session_ids=session_ids, denied=denied, now=self._clock())
+        user_id = access.sub if access else None
+        audit("logout", "success", user_id=user_id, sessions=len(session_ids))
 
     def logout_all(self, *, user_id: str, email: str) -> None:
-        """End every session of the user: every token issued before now stops working (one conditional write)."""
+        """End every session of the user: every token issued at or before now stops working (one conditional write)."""
         try:
             self._users.update(email=email, user_id=user_id, tokens_valid_after=round(self._clock(), 3))
         except NotFoundError as exc:  # the account is gone (or the email is someone else's now)
@@ -185,46 +230,45 @@ class AuthService:
     def current_user(self, *, user_id: str) -> UserRecord:
         return self._users.get_by_id(user_id)
 
-    def _live_user(self, state: RefreshState, claims: RefreshClaims) -> UserRecord:
-        user = state.user
-        if (
-            state.token is None
-            or not state.is_family_active
-            or user is None
-            or user.id != claims.sub
-            or not user.is_active
-            or claims.iat < user.tokens_valid_after
-        ):
-            audit("refresh", "failure", user_id=claims.sub, reason="revoked")
+    def _live(self, session: Session | None, user: UserRecord | None, now: float) -> tuple[Session, UserRecord]:
+        """The session and its user, if the session may still be refreshed."""
+        if session is None:  # deleted by TTL after it expired (a token we issued: parse checked its tag)
+            raise TokenExpiredError("The session has expired. Sign in again.")
+        if session.is_revoked_for(user) or user is None:
+            audit("refresh", "failure", user_id=session.user_id, reason="revoked")
             raise TokenRevokedError()
-        return user
+        if now >= session.absolute_expires_at:
+            raise TokenExpiredError("The session has reached its maximum lifetime. Sign in again.")
+        if now >= session.expires_at:
+            raise TokenExpiredError("The session expired after a period without use. Sign in again.")
+        return session, user
 
-    def _branch_or_revoke(self, rotated_at: float, now: float, successor: Successor) -> None:
-        if now - rotated_at <= self._reuse_grace:
-            try:
-                self._sessions.branch(successor, rotated_since=now - self._reuse_grace)
-                return
-            except LostRaceError:
-                pass  # the grace window closed meanwhile
-        # Reuse of a rotated-out token: someone holds a copy. End the whole session (RFC 9700 s4.14.2).
-        self._sessions.revoke_family(
-            family_id=successor.family_id, user_id=successor.user_id, expires_at=successor.expires_at
-        )
-        audit("refresh_reuse_detected", "revoked", user_id=successor.user_id)
+    def _replayed_successor(self, presented: RefreshToken, session: Session, now: float) -> RefreshToken:
+        """The successor already issued for the token rotated out less than the grace window ago; anything else is
+        reuse of a rotated-out token: someone holds a copy, so the session ends (RFC 9700 s4.14.2)."""
+        is_recent = presented.hash == session.previous_hash and now - session.rotated_at <= self._policy.reuse_grace
+        successor = self._refresh_tokens.replayed_successor(presented, session.current_hash) if is_recent else None
+        if successor is not None:
+            return successor
+        self._sessions.end(session_ids={session.id}, now=now)
+        audit("refresh_reuse_detected", "revoked", user_id=session.user_id, session_id=session.id)
         count("RefreshReuseDetected")
         raise TokenRevokedError()
 
-    def _pair(self, user: UserRecord, refresh_token: str) -> IssuedTokens:
-        access_token, _ = self._tokens.issue_access(user_id=user.id, email=user.email, role=user.role)
-        return IssuedTokens(access_token, self._access_ttl, refresh_token, self._refresh_ttl)
+    def _pair(self, user: UserRecord, session_id: str, refresh_token: str, *, refresh_left: float) -> IssuedTokens:
+        access_token, _ = self._tokens.issue_access(
+            user_id=user.id, email=user.email, role=user.role, session_id=session_id
+        )
+        refresh_expires_in = max(1, int(min(self._policy.refresh_ttl, refresh_left)))
+        return IssuedTokens(access_token, self._policy.access_ttl, refresh_token, refresh_expires_in)
 
-    def _verified_refresh(self, token: str | None) -> RefreshClaims | None:
+    def _verified_refresh(self, token: str | None) -> RefreshToken | None:
         if token is None:
             return None
         try:
-            return self._tokens.verify_refresh(token)  # a malformed token is still a 400
-        except (InvalidTokenError, TokenExpiredError):
-            return None  # nothing of ours to revoke
+            return self._refresh_tokens.parse(token)  # a malformed token is still a 400
+        except InvalidTokenError:
+            return None  # not ours: nothing to end
 
     def _verified_access(self, token: str | None) -> AccessClaims | None:
         if token is None:

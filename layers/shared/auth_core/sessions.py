@@ -1,22 +1,23 @@
-"""The tokens table: refresh sessions and the access-token denylist.
+"""The tokens table's sessions and access-token denylist, and the reads that combine them with the user.
 
 Items (partition key `pk`, DynamoDB TTL on `expires_at`; TTL deletes lazily, so code always compares expiry itself):
-- `RT#<sha256 of the refresh token>`: one refresh token (only its hash is stored), its family, `active` or `rotated`.
-- `FAM#<family id>`: one login session, `active` or `revoked`; revoking it ends every token of the session.
-- `JTI#<access token jti>`: a denylisted access token, kept until the token's own expiry.
-- `ATTEMPTS#<sha256 of the email>`: recent failed logins of one email (auth_core.throttle), forgotten after a day.
+- `SES#<session id>`: one login session. It holds the hash of its one live refresh token (`current_hash`) and of the
+  one rotated out last (`previous_hash`, with `rotated_at`), so "exactly one live refresh token" is one conditional
+  write on this item. `active` or `revoked`; `expires_at` is the idle expiry, capped by `absolute_expires_at`.
+- `JTI#<access token jti>`: a denylisted access token, kept until the token can no longer be accepted.
+- `ATTEMPTS#...`: login-attempt budgets (auth_core.attempts).
 Every multi-item change is one transaction, so nothing is ever half-written.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from auth_core.attempts import attempts_key, to_attempts
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
 from auth_core.errors import DependencyError, TokenRevokedError
 from auth_core.users import to_record
@@ -25,50 +26,75 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from auth_core.records import UserRecord
-from auth_core.throttle import FORGET_AFTER, LoginAttempts
+    from auth_core.throttle import LoginAttempts
 
-ACTIVE, ROTATED, REVOKED = "active", "rotated", "revoked"
+ACTIVE, REVOKED = "active", "revoked"
 _BATCH_ATTEMPTS = 3
+# What the authorizer and a refresh need of the user: never the password hash.
+_USER_PROJECTION = "email, user_id, #r, #s, created_at, tokens_valid_after"
+_USER_NAMES = {"#r": "role", "#s": "status"}
 
 
-def attempts_key(email: str) -> dict[str, dict[str, str]]:
-    # Hashed, so the tokens table holds no email addresses.
-    return {"pk": s("ATTEMPTS#" + hashlib.sha256(email.encode("utf-8")).hexdigest())}
-
-
-def token_hash(token: str) -> str:
-    """What we store instead of a refresh token: a leaked table holds nothing usable."""
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+def session_key(session_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": s(f"SES#{session_id}")}
 
 
 @dataclass(frozen=True)
-class StoredToken:
-    status: str
-    rotated_at: float
-
-
-@dataclass(frozen=True)
-class RefreshState:
-    """What a refresh needs to decide, read in one round trip."""
-
-    token: StoredToken | None
-    is_family_active: bool
-    user: UserRecord | None
-
-
-@dataclass(frozen=True)
-class Successor:
-    """A refresh token being replaced (`old_hash`) and the one replacing it, in the same family."""
-
-    old_hash: str
-    new_hash: str
-    family_id: str
+class Session:
+    id: str
     user_id: str
-    expires_at: int
+    status: str
+    created_at: float
+    absolute_expires_at: float
+    expires_at: float
+    current_hash: str = ""
+    previous_hash: str = ""
+    rotated_at: float = 0.0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ACTIVE
+
+    def is_revoked_for(self, user: UserRecord | None) -> bool:
+        """Ended: revoked, the user gone, disabled or another one, or begun at or before a sign-out-everywhere."""
+        return (
+            not self.is_active
+            or user is None
+            or user.id != self.user_id
+            or not user.is_active
+            or self.created_at <= user.tokens_valid_after
+        )
+
+
+@dataclass(frozen=True)
+class NewSession:
+    id: str
+    user_id: str
+    email: str
+    refresh_hash: str
+    created_at: float
+    expires_at: float
+    absolute_expires_at: float
+    user_agent: str
+    ip: str
+
+
+def to_session(item: Item) -> Session:
+    return Session(
+        id=str(read_s(item, "pk", "")).removeprefix("SES#"),
+        user_id=str(read_s(item, "user_id", "")),
+        status=str(read_s(item, "status", REVOKED)),
+        created_at=read_n(item, "created_at"),
+        absolute_expires_at=read_n(item, "absolute_expires_at"),
+        expires_at=read_n(item, "expires_at"),
+        current_hash=str(read_s(item, "current_hash", "")),
+        previous_hash=str(read_s(item, "previous_hash", "")),
+        rotated_at=read_n(item, "rotated_at"),
+    )
 
 
 class LostRaceError(Exception):
-    """Another request rotated this refresh token first (it is now `rotated`)."""
+    """Another request rotated this session's token (or ended the session) between our read and our write."""
 
 
 class SessionsRepository:
@@ -77,184 +103,90 @@ class SessionsRepository:
         self._tokens = tokens_table
         self._users = users_table
 
-    def login_state(self, email: str) -> tuple[UserRecord | None, LoginAttempts]:
-        """For a login, in one round trip: the user (with the password hash) and the email's recent failures."""
+    def login_state(self, email: str, device_id: str | None) -> tuple[UserRecord | None, LoginAttempts]:
+        """For a login, in one round trip: the user (with the password hash) and the budget the attempt counts on."""
         items = self._batch_get(
             {
                 self._users: {"Keys": [{"email": s(email)}], "ConsistentRead": True},
-                self._tokens: {"Keys": [attempts_key(email)], "ConsistentRead": True},
+                self._tokens: {"Keys": [attempts_key(email, device_id)], "ConsistentRead": True},
             }
         )
         users, attempts = items.get(self._users, []), items.get(self._tokens, [])
-        state = LoginAttempts()
-        if attempts:
-            item = attempts[0]
-            state = LoginAttempts(
-                failures=int(read_n(item, "failures")),
-                locked_until=read_n(item, "locked_until"),
-                last_failure_at=read_n(item, "last_failure_at"),
-            )
-        return (to_record(users[0]) if users else None), state
+        return (to_record(users[0]) if users else None), to_attempts(attempts[0] if attempts else None)
 
-    def record_failure(self, email: str, attempts: LoginAttempts, *, now: float, locked_until: float) -> None:
-        """Count one more failed login; the count is atomic, so parallel guesses are all counted."""
-        values = {":one": n(1), ":lock": n(locked_until), ":now": n(now), ":exp": n(int(now + FORGET_AFTER))}
-        if attempts.is_stale(now):
-            count_expression = "failures = :one"
-        else:
-            count_expression, values[":zero"] = "failures = if_not_exists(failures, :zero) + :one", n(0)
-        with dependency_call():
-            self._client.update_item(
-                TableName=self._tokens,
-                Key=attempts_key(email),
-                UpdateExpression=f"SET {count_expression}, "
-                "locked_until = :lock, last_failure_at = :now, expires_at = :exp",
-                ExpressionAttributeValues=values,
-            )
-
-    def start(
-        self, *, refresh_hash: str, family_id: str, user_id: str, expires_at: int, reset_attempts_of: str | None = None
-    ) -> None:
-        """A new login session with its first refresh token (and, after failures, the failure count cleared)."""
-        resets: list[Any] = []
-        if reset_attempts_of is not None:
-            resets.append({"Delete": {"TableName": self._tokens, "Key": attempts_key(reset_attempts_of)}})
+    def start(self, session: NewSession, *, spent_budget: dict[str, dict[str, str]]) -> None:
+        """A new session with its first refresh token; the login-attempt budget that let it in starts afresh."""
+        item = {
+            **session_key(session.id),
+            "user_id": s(session.user_id),
+            "email": s(session.email),
+            "status": s(ACTIVE),
+            "current_hash": s(session.refresh_hash),
+            "created_at": n(session.created_at),
+            "last_used_at": n(session.created_at),
+            "expires_at": n(int(session.expires_at)),
+            "absolute_expires_at": n(int(session.absolute_expires_at)),
+            "user_agent": s(session.user_agent),
+            "ip": s(session.ip),
+        }
         with dependency_call():
             self._client.transact_write_items(
                 TransactItems=[
-                    *resets,
+                    {"Delete": {"TableName": self._tokens, "Key": spent_budget}},
                     {
                         "Put": {
                             "TableName": self._tokens,
-                            "Item": self._family_item(family_id, user_id, expires_at),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._tokens,
-                            "Item": self._token_item(refresh_hash, family_id, user_id, expires_at),
+                            "Item": item,
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                 ]
             )
 
-    def refresh_state(self, *, refresh_hash: str, family_id: str, email: str) -> RefreshState:
-        token_key, family_key = {"pk": s(f"RT#{refresh_hash}")}, {"pk": s(f"FAM#{family_id}")}
+    def refresh_state(self, *, session_id: str, email: str) -> tuple[Session | None, UserRecord | None]:
+        """For a refresh, in one round trip: the session and its user as stored now."""
         items = self._batch_get(
             {
-                self._tokens: {"Keys": [token_key, family_key], "ConsistentRead": True},
-                self._users: {
-                    "Keys": [{"email": s(email)}],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "email, user_id, #r, #s, created_at, tokens_valid_after",
-                    "ExpressionAttributeNames": {"#r": "role", "#s": "status"},
-                },
+                self._tokens: {"Keys": [session_key(session_id)], "ConsistentRead": True},
+                self._users: self._user_read(email),
             }
         )
-        by_key = {read_s(item, "pk"): item for item in items.get(self._tokens, [])}
-        token_item = by_key.get(f"RT#{refresh_hash}")
-        family_item = by_key.get(f"FAM#{family_id}")
-        users = items.get(self._users, [])
-        return RefreshState(
-            token=StoredToken(status=str(read_s(token_item, "status")), rotated_at=read_n(token_item, "rotated_at"))
-            if token_item
-            else None,
-            is_family_active=family_item is not None and read_s(family_item, "status") == ACTIVE,
-            user=to_record(users[0]) if users else None,
-        )
+        sessions, users = items.get(self._tokens, []), items.get(self._users, [])
+        return (to_session(sessions[0]) if sessions else None), (to_record(users[0]) if users else None)
 
-    def rotate(self, successor: Successor, *, now: float) -> None:
-        """Retire the presented token and store its successor, atomically; LostRaceError if another request won."""
-        self._transact_successor(
-            successor,
+    def rotate(self, session: Session, *, email: str, new_hash: str, now: float, expires_at: float) -> None:
+        """Make `new_hash` the session's live token, if the token we read is still the live one (else LostRaceError)
+        and the user still may hold a session begun then (else TokenRevokedError): a logout-all, a disable or a
+        password reset that lands while this refresh is in flight wins (CONTRACT.md)."""
+        writes: list[Any] = [
             {
                 "Update": {
                     "TableName": self._tokens,
-                    "Key": {"pk": s(f"RT#{successor.old_hash}")},
-                    "UpdateExpression": "SET #s = :rotated, rotated_at = :now",
-                    "ConditionExpression": "#s = :active",
+                    "Key": session_key(session.id),
+                    "UpdateExpression": "SET current_hash = :new, previous_hash = :old, rotated_at = :now, "
+                    "last_used_at = :now, expires_at = :exp",
+                    "ConditionExpression": "#s = :active AND current_hash = :old",
                     "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": {":rotated": s(ROTATED), ":now": n(now), ":active": s(ACTIVE)},
+                    "ExpressionAttributeValues": {
+                        ":new": s(new_hash),
+                        ":old": s(session.current_hash),
+                        ":now": n(now),
+                        ":exp": n(int(expires_at)),
+                        ":active": s(ACTIVE),
+                    },
                 }
             },
-        )
-
-    def branch(self, successor: Successor, *, rotated_since: float) -> None:
-        """Within the grace window, a second successor of a just-rotated token, in the same family (two tabs)."""
-        self._transact_successor(
-            successor,
             {
                 "ConditionCheck": {
-                    "TableName": self._tokens,
-                    "Key": {"pk": s(f"RT#{successor.old_hash}")},
-                    "ConditionExpression": "#s = :rotated AND rotated_at >= :since",
+                    "TableName": self._users,
+                    "Key": {"email": s(email)},
+                    "ConditionExpression": "user_id = :uid AND #s = :active AND tokens_valid_after < :created",
                     "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": {":rotated": s(ROTATED), ":since": n(rotated_since)},
-                }
-            },
-        )
-
-    def revoke_family(self, *, family_id: str, user_id: str, expires_at: int) -> None:
-        with dependency_call():
-            self._client.update_item(**self._revoke_family_update(family_id, user_id, expires_at))
-
-    def end_session(self, *, family: tuple[str, str, int] | None, denied_jti: tuple[str, int] | None) -> None:
-        """Logout: revoke the refresh family and denylist the access token, together."""
-        writes: list[Any] = []
-        if family is not None:
-            writes.append({"Update": self._revoke_family_update(*family)})
-        if denied_jti is not None:
-            jti, expires_at = denied_jti
-            writes.append(
-                {"Put": {"TableName": self._tokens, "Item": {"pk": s(f"JTI#{jti}"), "expires_at": n(expires_at)}}}
-            )
-        if writes:
-            with dependency_call():
-                self._client.transact_write_items(TransactItems=writes)
-
-    def access_state(self, *, jti: str, email: str) -> tuple[bool, UserRecord | None]:
-        """For the authorizer, in one round trip: is this access token denylisted, and the user as stored now."""
-        items = self._batch_get(
-            {
-                self._tokens: {
-                    "Keys": [{"pk": s(f"JTI#{jti}")}],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "pk, expires_at",
-                },
-                self._users: {
-                    "Keys": [{"email": s(email)}],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "email, user_id, #r, #s, created_at, tokens_valid_after",
-                    "ExpressionAttributeNames": {"#r": "role", "#s": "status"},
-                },
-            }
-        )
-        users = items.get(self._users, [])
-        return bool(items.get(self._tokens)), to_record(users[0]) if users else None
-
-    def _transact_successor(self, successor: Successor, guard: dict[str, Any]) -> None:
-        """The guard on the old token, the family still active (its expiry slides), the new token: all or nothing."""
-        writes: list[Any] = [
-            guard,
-            {
-                "Update": {
-                    "TableName": self._tokens,
-                    "Key": {"pk": s(f"FAM#{successor.family_id}")},
-                    "UpdateExpression": "SET expires_at = :exp",
-                    "ConditionExpression": "#s = :active",
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": {":exp": n(successor.expires_at), ":active": s(ACTIVE)},
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._tokens,
-                    "Item": self._token_item(
-                        successor.new_hash, successor.family_id, successor.user_id, successor.expires_at
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ExpressionAttributeValues": {
+                        ":uid": s(session.user_id),
+                        ":active": s(ACTIVE),
+                        ":created": n(session.created_at),
+                    },
                 }
             },
         ]
@@ -265,30 +197,62 @@ class SessionsRepository:
             if codes[:1] == ["ConditionalCheckFailed"]:
                 raise LostRaceError() from exc
             if codes[1:2] == ["ConditionalCheckFailed"]:
-                raise TokenRevokedError() from exc  # the family was revoked meanwhile (logout, reuse elsewhere)
+                raise TokenRevokedError() from exc
             raise DependencyError() from exc
         except BotoCoreError as exc:
             raise DependencyError() from exc
 
-    def _revoke_family_update(self, family_id: str, user_id: str, expires_at: int) -> dict[str, Any]:
+    def end(self, *, session_ids: set[str], denied: tuple[str, float] | None = None, now: float) -> None:
+        """End these sessions (their refresh and access tokens) and denylist one access token `(jti, until)`,
+        together. Idempotent: ending an ended (or long expired) session changes nothing that matters."""
+        writes: list[Any] = [{"Update": self._end_update(session_id, now)} for session_id in sorted(session_ids)]
+        if denied is not None:
+            jti, until = denied
+            writes.append(
+                {"Put": {"TableName": self._tokens, "Item": {"pk": s(f"JTI#{jti}"), "expires_at": n(int(until) + 1)}}}
+            )
+        if writes:
+            with dependency_call():
+                self._client.transact_write_items(TransactItems=writes)
+
+    def access_state(self, *, jti: str, session_id: str, email: str) -> tuple[bool, Session | None, UserRecord | None]:
+        """For the authorizer, in one round trip: is this access token denylisted, its session, and the user."""
+        items = self._batch_get(
+            {
+                self._tokens: {
+                    "Keys": [{"pk": s(f"JTI#{jti}")}, session_key(session_id)],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, user_id, #s, created_at, absolute_expires_at, expires_at",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                },
+                self._users: self._user_read(email),
+            }
+        )
+        by_key = {read_s(item, "pk"): item for item in items.get(self._tokens, [])}
+        session_item, users = by_key.get(f"SES#{session_id}"), items.get(self._users, [])
+        return (
+            f"JTI#{jti}" in by_key,
+            to_session(session_item) if session_item else None,
+            to_record(users[0]) if users else None,
+        )
+
+    def _end_update(self, session_id: str, now: float) -> dict[str, Any]:
+        # if_not_exists: a session already deleted by TTL comes back only as a short-lived tombstone.
         return {
             "TableName": self._tokens,
-            "Key": {"pk": s(f"FAM#{family_id}")},
-            "UpdateExpression": "SET #s = :revoked, user_id = :uid, expires_at = :exp",
+            "Key": session_key(session_id),
+            "UpdateExpression": "SET #s = :revoked, ended_at = if_not_exists(ended_at, :now), "
+            "expires_at = if_not_exists(expires_at, :exp)",
             "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":revoked": s(REVOKED), ":uid": s(user_id), ":exp": n(expires_at)},
+            "ExpressionAttributeValues": {":revoked": s(REVOKED), ":now": n(now), ":exp": n(int(now) + 86_400)},
         }
 
-    def _family_item(self, family_id: str, user_id: str, expires_at: int) -> Item:
-        return {"pk": s(f"FAM#{family_id}"), "user_id": s(user_id), "status": s(ACTIVE), "expires_at": n(expires_at)}
-
-    def _token_item(self, token_hash_: str, family_id: str, user_id: str, expires_at: int) -> Item:
+    def _user_read(self, email: str) -> dict[str, Any]:
         return {
-            "pk": s(f"RT#{token_hash_}"),
-            "family_id": s(family_id),
-            "user_id": s(user_id),
-            "status": s(ACTIVE),
-            "expires_at": n(expires_at),
+            "Keys": [{"email": s(email)}],
+            "ConsistentRead": True,
+            "ProjectionExpression": _USER_PROJECTION,
+            "ExpressionAttributeNames": _USER_NAMES,
         }
 
     def _batch_get(self, request: dict[str, Any]) -> dict[str, list[Item]]:

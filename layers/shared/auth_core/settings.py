@@ -28,6 +28,8 @@ class Settings(BaseModel):
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=1, le=3600)
     REFRESH_TOKEN_TTL_SECONDS: int = Field(default=604_800, ge=60, le=2_592_000)
     REFRESH_REUSE_GRACE_SECONDS: int = Field(default=10, ge=0, le=60)
+    # Auth0's "maximum lifetime": a session ends this long after its login however often it is refreshed.
+    SESSION_MAX_LIFETIME_SECONDS: int = Field(default=2_592_000, ge=3600, le=31_536_000)
     # RFC 8725 s3.10 asks for explicit validation; a few seconds absorb clock skew between Lambdas.
     CLOCK_LEEWAY_SECONDS: int = Field(default=5, ge=0, le=60)
     KEY_CACHE_SECONDS: int = Field(default=300, ge=0, le=3600)

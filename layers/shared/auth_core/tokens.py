@@ -1,7 +1,8 @@
-"""Access and refresh tokens: the only module that imports jwt (to sign; HS256 verification is the standard library's).
+"""Access tokens: the only module that imports jwt (to sign; HS256 verification is the standard library's).
 
-Both are HS256 JWTs signed with the current key from Secrets Manager and told apart by their `typ` header
-(RFC 8725 s3.11, explicit typing; RFC 9068 for `at+jwt`), so neither can stand in for the other.
+They are HS256 JWTs signed with the current key from Secrets Manager, typed `at+jwt` (RFC 8725 s3.11, explicit
+typing; RFC 9068), and name their session (`sid`). Refresh tokens are not JWTs at all (auth_core.refresh_tokens), so
+neither can stand in for the other.
 Verification follows RFC 8725 s3.1-s3.10: one pinned algorithm, a known `kid`, no extra header parameters
 (no `jku`, `jwk`, `x5u`, `x5c`, `crit`), exact `iss` and `aud`, every claim required, times checked against our clock
 with a small explicit leeway.
@@ -21,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from auth_core.errors import InvalidRequestError, InvalidTokenError, TokenExpiredError
+from auth_core.errors import InvalidTokenError, TokenExpiredError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,15 +31,13 @@ if TYPE_CHECKING:
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "at+jwt"
-REFRESH_TYPE = "rt+jwt"
 ROLES = frozenset({"user", "admin"})
 MAX_TOKEN_LENGTH = 4096
 MAX_NUMERIC_DATE = 10**11  # the year 5138
 # Three base64url segments, no padding (RFC 7515 s2): one spelling per token.
 _JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
-_ACCESS_CLAIMS = ("iss", "aud", "sub", "email", "role", "iat", "exp", "jti")
-_REFRESH_CLAIMS = ("iss", "aud", "sub", "email", "fam", "iat", "exp", "jti")
+_ACCESS_CLAIMS = ("iss", "aud", "sub", "email", "role", "sid", "iat", "exp", "jti")
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,7 @@ class AccessClaims:
     sub: str
     email: str
     role: str
-    jti: str
-    iat: float
-    exp: int
-
-
-@dataclass(frozen=True)
-class RefreshClaims:
-    sub: str
-    email: str
-    family_id: str
+    sid: str
     jti: str
     iat: float
     exp: int
@@ -101,7 +91,6 @@ class TokenService:
         issuer: str,
         audience: str,
         access_ttl: int,
-        refresh_ttl: int,
         leeway: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -109,36 +98,23 @@ class TokenService:
         self._issuer = issuer
         self._audience = audience
         self._access_ttl = access_ttl
-        self._refresh_ttl = refresh_ttl
         self._leeway = leeway
         self._clock = clock
 
-    def issue_access(self, *, user_id: str, email: str, role: str) -> tuple[str, AccessClaims]:
+    @property
+    def leeway(self) -> int:
+        """How long past `exp` a token is still accepted (clock skew): a denylist entry must outlive it."""
+        return self._leeway
+
+    def issue_access(self, *, user_id: str, email: str, role: str, session_id: str) -> tuple[str, AccessClaims]:
         # `iat` keeps milliseconds (RFC 7519 s2 allows non-integer NumericDate) so "every token issued before a
         # logout-all" is exact even within one second.
         now = round(self._clock(), 3)
         claims = AccessClaims(
-            sub=user_id, email=email, role=role, jti=new_id(), iat=now, exp=int(now) + self._access_ttl
+            sub=user_id, email=email, role=role, sid=session_id, jti=new_id(), iat=now, exp=int(now) + self._access_ttl
         )
         payload = {"iss": self._issuer, "aud": self._audience, **claims.__dict__}
         return self._sign(payload, ACCESS_TYPE), claims
-
-    def issue_refresh(self, *, user_id: str, email: str, family_id: str) -> tuple[str, RefreshClaims]:
-        now = round(self._clock(), 3)
-        claims = RefreshClaims(
-            sub=user_id, email=email, family_id=family_id, jti=new_id(), iat=now, exp=int(now) + self._refresh_ttl
-        )
-        payload = {
-            "iss": self._issuer,
-            "aud": self._audience,
-            "sub": claims.sub,
-            "email": claims.email,
-            "fam": claims.family_id,
-            "jti": claims.jti,
-            "iat": claims.iat,
-            "exp": claims.exp,
-        }
-        return self._sign(payload, REFRESH_TYPE), claims
 
     def verify_access(self, token: str) -> AccessClaims:
         """The claims of a valid access token; InvalidTokenError or TokenExpiredError otherwise."""
@@ -151,20 +127,7 @@ class TokenService:
             sub=payload["sub"],
             email=payload["email"],
             role=payload["role"],
-            jti=payload["jti"],
-            iat=payload["iat"],
-            exp=payload["exp"],
-        )
-
-    def verify_refresh(self, token: str) -> RefreshClaims:
-        """The claims of a valid refresh token. A token that is not even JWT-shaped is a malformed request (400)."""
-        if not _is_jwt_shaped(token):
-            raise InvalidRequestError()
-        payload = self._verify(token, REFRESH_TYPE, _REFRESH_CLAIMS)
-        return RefreshClaims(
-            sub=payload["sub"],
-            email=payload["email"],
-            family_id=payload["fam"],
+            sid=payload["sid"],
             jti=payload["jti"],
             iat=payload["iat"],
             exp=payload["exp"],
@@ -185,7 +148,7 @@ class TokenService:
         try:
             header, payload = _json_object(header_segment), _json_object(payload_segment)
             signature = _decode_segment(signature_segment)
-        except (ValueError, binascii.Error) as exc:
+        except (ValueError, RecursionError, binascii.Error) as exc:  # RecursionError: deeply nested JSON
             raise InvalidTokenError() from exc
         kid = header.get("kid")
         if (
