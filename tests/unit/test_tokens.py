@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 import pytest
 
-from auth_core.errors import InvalidRequestError, InvalidTokenError, TokenExpiredError
+from auth_core.errors import InvalidTokenError, TokenExpiredError
 from auth_core.keys import KeyRing, SigningKey
 from auth_core.tokens import TokenService
 
@@ -28,8 +28,7 @@ ACCESS_TTL = 900
 REFRESH_TTL = 604_800
 CURRENT = SigningKey(kid="k2", secret=b"Kq4ZbN7vXw2Lr9Tg8Hs3Yd6Fj1Mc5Pa0Qe7Uh2Wn4Rb9Vz6Ly3Xk8Gt1Sd5Jm0Co")
 PREVIOUS = SigningKey(kid="k1", secret=b"Pf3Hd8Zs1Wk6Nq2Lb7Xr4Tv9Jg0Mc5Ya8Ue3Ri6Ko1Bn7Vt2Sy4Ql9Gx0Hw5Dz3")
-ACCESS_CLAIMS = ("iss", "aud", "sub", "email", "role", "iat", "exp", "jti")
-REFRESH_CLAIMS = ("iss", "aud", "sub", "email", "fam", "iat", "exp", "jti")
+ACCESS_CLAIMS = ("iss", "aud", "sub", "email", "role", "sid", "iat", "exp", "jti")
 
 
 class FakeKeys:
@@ -65,7 +64,6 @@ def tokens(clock: Clock) -> TokenService:
         issuer=ISSUER,
         audience=AUDIENCE,
         access_ttl=ACCESS_TTL,
-        refresh_ttl=REFRESH_TTL,
         leeway=LEEWAY,
         clock=clock,
     )
@@ -106,6 +104,7 @@ def access_payload(**changes: Any) -> dict[str, Any]:
         "sub": "user-1",
         "email": "ada@example.com",
         "role": "user",
+        "sid": "session-1",
         "iat": NOW,
         "exp": int(NOW) + ACCESS_TTL,
         "jti": "jti-1",
@@ -115,7 +114,8 @@ def access_payload(**changes: Any) -> dict[str, Any]:
 
 
 def refresh_payload(**changes: Any) -> dict[str, Any]:
-    payload = {k: v for k, v in access_payload().items() if k != "role"} | {"fam": "family-1"}
+    # What a refresh JWT of an earlier version carried: no role, no session id, a family instead.
+    payload = {k: v for k, v in access_payload().items() if k not in ("role", "sid")} | {"fam": "family-1"}
     payload.update(changes)
     return payload
 
@@ -134,7 +134,7 @@ def without(payload: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_issue_access_then_verify_returns_same_claims(tokens: TokenService) -> None:
-    token, issued = tokens.issue_access(user_id="user-1", email="ada@example.com", role="admin")
+    token, issued = tokens.issue_access(user_id="user-1", email="ada@example.com", role="admin", session_id="session-1")
 
     verified = tokens.verify_access(token)
 
@@ -143,22 +143,15 @@ def test_issue_access_then_verify_returns_same_claims(tokens: TokenService) -> N
     assert (verified.iat, verified.exp) == (NOW, int(NOW) + ACCESS_TTL)
 
 
-def test_issue_refresh_then_verify_returns_same_claims(tokens: TokenService) -> None:
-    token, issued = tokens.issue_refresh(user_id="user-1", email="ada@example.com", family_id="family-1")
-
-    verified = tokens.verify_refresh(token)
-
-    assert verified == issued
-    assert (verified.sub, verified.family_id, verified.exp) == ("user-1", "family-1", int(NOW) + REFRESH_TTL)
-
-
 @pytest.mark.parametrize(
     ("issue", "typ"),
     [
-        (lambda t: t.issue_access(user_id="u", email="e@example.com", role="user")[0], "at+jwt"),
-        (lambda t: t.issue_refresh(user_id="u", email="e@example.com", family_id="f")[0], "rt+jwt"),
+        (
+            lambda t: t.issue_access(user_id="u", email="e@example.com", role="user", session_id="session-1")[0],
+            "at+jwt",
+        ),
     ],
-    ids=["access", "refresh"],
+    ids=["access"],
 )
 def test_issue_any_token_has_pinned_header_and_current_kid(tokens: TokenService, issue: Any, typ: str) -> None:
     header, payload, _ = parts(issue(tokens))
@@ -168,8 +161,8 @@ def test_issue_any_token_has_pinned_header_and_current_kid(tokens: TokenService,
 
 
 def test_issue_access_twice_gets_distinct_jti(tokens: TokenService) -> None:
-    first = tokens.issue_access(user_id="u", email="e@example.com", role="user")[1]
-    second = tokens.issue_access(user_id="u", email="e@example.com", role="user")[1]
+    first = tokens.issue_access(user_id="u", email="e@example.com", role="user", session_id="session-1")[1]
+    second = tokens.issue_access(user_id="u", email="e@example.com", role="user", session_id="session-1")[1]
 
     assert first.jti != second.jti
 
@@ -179,16 +172,6 @@ def test_verify_access_signed_with_previous_key_accepted(tokens: TokenService) -
     token = signed(access_payload(), key=PREVIOUS)
 
     assert tokens.verify_access(token).sub == "user-1"
-
-
-def test_verify_refresh_signed_with_previous_key_accepted(tokens: TokenService) -> None:
-    token = signed(refresh_payload(), typ="rt+jwt", key=PREVIOUS)
-
-    assert tokens.verify_refresh(token).family_id == "family-1"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Algorithm: pinned to HS256
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
@@ -287,7 +270,7 @@ def test_verify_access_other_typ_refused(tokens: TokenService, typ: str | None) 
 
 
 def test_verify_access_stripped_signature_refused(tokens: TokenService) -> None:
-    token, _ = tokens.issue_access(user_id="u", email="e@example.com", role="user")
+    token, _ = tokens.issue_access(user_id="u", email="e@example.com", role="user", session_id="session-1")
     stripped = token.rsplit(".", 1)[0] + "."
 
     with pytest.raises(InvalidTokenError):
@@ -296,7 +279,7 @@ def test_verify_access_stripped_signature_refused(tokens: TokenService) -> None:
 
 @pytest.mark.parametrize("index", [0, 15, 31])
 def test_verify_access_flipped_signature_byte_refused(tokens: TokenService, index: int) -> None:
-    token, _ = tokens.issue_access(user_id="u", email="e@example.com", role="user")
+    token, _ = tokens.issue_access(user_id="u", email="e@example.com", role="user", session_id="session-1")
     head, body, signature = token.split(".")
     flipped = bytearray(unb64(signature))
     flipped[index] ^= 0x01
@@ -311,7 +294,7 @@ def test_verify_access_flipped_signature_byte_refused(tokens: TokenService, inde
 def test_verify_access_tampered_claims_with_original_signature_refused(
     tokens: TokenService, changes: dict[str, Any]
 ) -> None:
-    token, _ = tokens.issue_access(user_id="u", email="e@example.com", role="user")
+    token, _ = tokens.issue_access(user_id="u", email="e@example.com", role="user", session_id="session-1")
     head, body, signature = token.split(".")
     tampered = json.loads(unb64(body)) | changes
 
@@ -348,33 +331,21 @@ def test_verify_access_missing_claim_refused(tokens: TokenService, claim: str) -
         tokens.verify_access(signed(without(access_payload(), claim)))
 
 
-@pytest.mark.parametrize("claim", REFRESH_CLAIMS)
-def test_verify_refresh_missing_claim_refused(tokens: TokenService, claim: str) -> None:
-    with pytest.raises(InvalidTokenError):
-        tokens.verify_refresh(signed(without(refresh_payload(), claim), typ="rt+jwt"))
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Time
 
 
-@pytest.mark.parametrize("kind", ["access", "refresh"])
-def test_verify_any_exp_past_beyond_leeway_expired(tokens: TokenService, clock: Clock, kind: str) -> None:
-    if kind == "access":
-        token, claims = tokens.issue_access(user_id="u", email="e@example.com", role="user")
-        verify: Any = tokens.verify_access
-    else:
-        token, claims = tokens.issue_refresh(user_id="u", email="e@example.com", family_id="f")
-        verify = tokens.verify_refresh
+def test_verify_access_exp_past_beyond_leeway_expired(tokens: TokenService, clock: Clock) -> None:
+    token, claims = tokens.issue_access(user_id="u", email="e@example.com", role="user", session_id="session-1")
     clock.now = claims.exp + LEEWAY + 1
 
     with pytest.raises(TokenExpiredError, match="expired"):
-        verify(token)
+        tokens.verify_access(token)
 
 
 @pytest.mark.parametrize("past_exp", [0, 1, LEEWAY - 1])
 def test_verify_access_exp_past_within_leeway_accepted(tokens: TokenService, clock: Clock, past_exp: int) -> None:
-    token, claims = tokens.issue_access(user_id="u", email="e@example.com", role="user")
+    token, claims = tokens.issue_access(user_id="u", email="e@example.com", role="user", session_id="session-1")
     clock.now = claims.exp + past_exp
 
     assert tokens.verify_access(token) == claims
@@ -456,45 +427,21 @@ def test_verify_access_structural_garbage_refused(tokens: TokenService, token: s
         tokens.verify_access(token)
 
 
-@pytest.mark.parametrize("token", GARBAGE_NOT_JWT_SHAPED, ids=lambda t: repr(t)[:20])
-def test_verify_refresh_not_jwt_shaped_invalid_request(tokens: TokenService, token: str) -> None:
-    with pytest.raises(InvalidRequestError):
-        tokens.verify_refresh(token)
-
-
-@pytest.mark.parametrize("token", GARBAGE_JWT_SHAPED, ids=lambda t: repr(t)[:20])
-def test_verify_refresh_jwt_shaped_garbage_invalid_token(tokens: TokenService, token: str) -> None:
-    with pytest.raises(InvalidTokenError):
-        tokens.verify_refresh(token)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Token types never stand in for each other
 
 
 def test_verify_access_given_refresh_token_refused(tokens: TokenService) -> None:
-    refresh, _ = tokens.issue_refresh(user_id="u", email="e@example.com", family_id="f")
+    refresh = "rt1." + "A" * 22 + "." + b64("e@example.com") + "." + "B" * 43 + "." + "C" * 22
 
     with pytest.raises(InvalidTokenError):
         tokens.verify_access(refresh)
-
-
-def test_verify_refresh_given_access_token_refused(tokens: TokenService) -> None:
-    access, _ = tokens.issue_access(user_id="u", email="e@example.com", role="user")
-
-    with pytest.raises(InvalidTokenError):
-        tokens.verify_refresh(access)
 
 
 def test_verify_access_refresh_claims_under_access_typ_refused(tokens: TokenService) -> None:
     # A refresh payload (no role) relabelled at+jwt and signed with our key still lacks the access claims.
     with pytest.raises(InvalidTokenError):
         tokens.verify_access(signed(refresh_payload()))
-
-
-def test_verify_refresh_access_claims_under_refresh_typ_refused(tokens: TokenService) -> None:
-    with pytest.raises(InvalidTokenError):
-        tokens.verify_refresh(signed(access_payload(), typ="rt+jwt"))
 
 
 @pytest.mark.parametrize("aud", [[AUDIENCE], [AUDIENCE, "another-api"]])

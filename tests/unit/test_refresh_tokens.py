@@ -1,0 +1,115 @@
+"""auth_core.refresh_tokens and auth_core.devices: opaque credentials only this service reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from auth_core.devices import DeviceCredentials
+from auth_core.errors import InvalidRequestError, InvalidTokenError
+from auth_core.keys import KeyRing, SigningKey
+from auth_core.refresh_tokens import RefreshTokenCodec, token_hash
+
+OLD = SigningKey(kid="k1", secret=b"o" * 40)
+NEW = SigningKey(kid="k2", secret=b"n" * 40)
+OTHER = SigningKey(kid="k3", secret=b"x" * 40)
+
+
+class Keys:
+    def __init__(self, current: SigningKey, previous: SigningKey | None = None) -> None:
+        self.ring_ = KeyRing(current=current, previous=previous)
+
+    def ring(self) -> KeyRing:
+        return self.ring_
+
+
+def codec(current: SigningKey = OLD, previous: SigningKey | None = None) -> RefreshTokenCodec:
+    return RefreshTokenCodec(Keys(current, previous))  # type: ignore[arg-type]
+
+
+def test_first_token_parses_back_to_its_session_and_email() -> None:
+    token = codec().first(session_id="S" * 22, email="ada@example.com")
+
+    parsed = codec().parse(token.value)
+
+    assert (parsed.session_id, parsed.email, parsed.hash) == ("S" * 22, "ada@example.com", token_hash(token.value))
+
+
+def test_first_tokens_of_two_sessions_differ_even_for_one_user() -> None:
+    first = codec().first(session_id="S" * 22, email="ada@example.com")
+    second = codec().first(session_id="S" * 22, email="ada@example.com")
+
+    assert first.value != second.value
+
+
+def test_successor_is_the_same_for_the_same_predecessor_and_parses() -> None:
+    token = codec().first(session_id="S" * 22, email="ada@example.com")
+
+    successor = codec().successor(token)
+
+    assert successor == codec().successor(token)  # a replay gets byte-identical successor
+    assert successor.value != token.value
+    assert codec().parse(successor.value).session_id == token.session_id
+
+
+def test_replayed_successor_found_across_a_key_rotation() -> None:
+    token = codec(OLD).first(session_id="S" * 22, email="ada@example.com")
+    live = codec(OLD).successor(token)
+
+    rotated = codec(NEW, previous=OLD)
+
+    assert rotated.replayed_successor(rotated.parse(token.value), live.hash) == live
+
+
+def test_replayed_successor_of_another_token_is_none() -> None:
+    token = codec().first(session_id="S" * 22, email="ada@example.com")
+    other = codec().first(session_id="S" * 22, email="ada@example.com")
+
+    assert codec().replayed_successor(token, codec().successor(other).hash) is None
+
+
+def test_token_made_with_a_key_no_longer_held_is_invalid() -> None:
+    token = codec(OLD).first(session_id="S" * 22, email="ada@example.com")
+
+    with pytest.raises(InvalidTokenError):
+        codec(NEW, previous=OTHER).parse(token.value)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"),
+        lambda v: v.replace("rt1.S", "rt1.T", 1),
+        lambda v: ".".join([*v.split(".")[:3], "A" + v.split(".")[3][1:], v.split(".")[4]]),
+    ],
+    ids=["tag", "session", "secret"],
+)
+def test_any_changed_character_is_invalid(mutate) -> None:
+    token = codec().first(session_id="S" * 22, email="ada@example.com")
+
+    with pytest.raises(InvalidTokenError):
+        codec().parse(mutate(token.value))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "rt1", "rt1....", "eyJ.eyJ.sig", "rt2." + "S" * 22 + ".YQ." + "A" * 43 + "." + "A" * 22, "x" * 5000],
+)
+def test_not_shaped_like_a_refresh_token_is_a_malformed_request(value: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        codec().parse(value)
+
+
+def test_device_credential_is_bound_to_its_account() -> None:
+    devices = DeviceCredentials(Keys(OLD))  # type: ignore[arg-type]
+    device_id, value = devices.issue(email="ada@example.com")
+
+    assert devices.device_of(value, email="ada@example.com") == device_id
+    assert devices.device_of(value, email="bob@example.com") is None
+    assert devices.device_of(value.replace(device_id, "D" * 22), email="ada@example.com") is None
+
+
+def test_device_credential_survives_one_rotation_not_two() -> None:
+    device_id, value = DeviceCredentials(Keys(OLD)).issue(email="ada@example.com")  # type: ignore[arg-type]
+
+    assert DeviceCredentials(Keys(NEW, OLD)).device_of(value, email="ada@example.com") == device_id  # type: ignore[arg-type]
+    assert DeviceCredentials(Keys(OTHER, NEW)).device_of(value, email="ada@example.com") is None  # type: ignore[arg-type]
