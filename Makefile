@@ -72,8 +72,9 @@ build: setup ## sam build (no Docker: the runtime's python3.13 goes first on PAT
 deploy: build ## sam deploy to STAGE (dev or prod) with samconfig.toml
 	$(BIN)/sam deploy --config-env $(STAGE)
 
-admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com
-	$(BIN)/python -m infra.create_admin --stack serverless-jwt-auth-$(STAGE) --email "$(EMAIL)"
+admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com [PROMOTE=1]
+	$(BIN)/python -m infra.create_admin --stack serverless-jwt-auth-$(STAGE) --email "$(EMAIL)" \
+		$(if $(PROMOTE),--promote) $(if $(PROMOTE_USER_ID),--yes-promote-user-id "$(PROMOTE_USER_ID)")
 
 bench: build ## performance figures with their floors and ratios (cold start, warm authorizer, login, sizes, cost)
 	PY313=$(PY313) $(BIN)/python -m infra.bench

@@ -64,6 +64,40 @@ PASSWORD = "correct horse battery staple 42"
 
 
 @pytest.fixture
+def stack(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A deployed stack as the operator commands see it: `describe_stacks` answers with its outputs (moto can't deploy
+    our template). Returns the stack's name."""
+    import infra.stack
+
+    name = "serverless-jwt-auth-dev"
+    outputs = {
+        "UsersTableName": TEST_ENV["USERS_TABLE_NAME"],
+        "TokensTableName": TEST_ENV["TOKENS_TABLE_NAME"],
+        "SigningKeySecretArn": TEST_ENV["SIGNING_KEY_SECRET_ARN"],
+    }
+
+    class CloudFormation:
+        def describe_stacks(self, StackName: str) -> dict[str, Any]:  # noqa: N803 - boto3's keyword
+            assert StackName == name
+            return {
+                "Stacks": [
+                    {
+                        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                        "Parameters": [{"ParameterKey": "BcryptCost", "ParameterValue": "4"}],
+                    }
+                ]
+            }
+
+    real_client = infra.stack.boto3.client
+    monkeypatch.setattr(
+        infra.stack.boto3,
+        "client",
+        lambda service, **kw: CloudFormation() if service == "cloudformation" else real_client(service, **kw),
+    )
+    return name
+
+
+@pytest.fixture
 def api(aws: dict[str, Any]) -> Any:
     from tests.api import Api
 
