@@ -7,7 +7,8 @@ import time exactly as they do in Lambda.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -144,3 +145,32 @@ def request_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(api_module, "handler_of", recording)
     return seen
+
+
+class CurrentStdout:
+    """Whatever sys.stdout is at the moment of writing: pytest swaps its capture file between setup and call."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def logs(capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
+    """Every line written to stdout or stderr from now on (the logger's own stream redirected to the capture).
+
+    Powertools Logger writes JSON lines to the stdout it saw at import; pointing it at the captured stdout reads back
+    every line a request writes (the audit trail, errors, the EMF metrics)."""
+    from auth_core.observability import logger
+
+    monkeypatch.setattr(logger.registered_handler, "stream", CurrentStdout())
+    captured: list[str] = []
+
+    def read() -> list[str]:
+        out, err = capfd.readouterr()
+        captured.extend(line for line in (out + err).splitlines() if line.strip())
+        return captured
+
+    return read
