@@ -6,6 +6,7 @@ import time exactly as they do in Lambda.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -174,3 +175,24 @@ def logs(capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return captured
 
     return read
+
+
+class OperatorStdin(io.StringIO):
+    """What an operator command reads: a terminal someone types on, or a pipe (a CI job) nobody answers."""
+
+    def __init__(self, text: str, *, is_terminal: bool) -> None:
+        super().__init__(text)
+        self._is_terminal = is_terminal
+
+    def isatty(self) -> bool:
+        return self._is_terminal
+
+
+@pytest.fixture
+def operator_types(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make stdin a terminal on which the operator types `answer` (or, with on_terminal=False, a pipe)."""
+
+    def set_stdin(answer: str, *, on_terminal: bool = True) -> None:
+        monkeypatch.setattr("sys.stdin", OperatorStdin(answer + "\n", is_terminal=on_terminal))
+
+    return set_stdin

@@ -7,8 +7,6 @@ confirmation naming the account's id.
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from infra import create_admin
@@ -24,33 +22,9 @@ def admin_password(monkeypatch):
     monkeypatch.setenv("ADMIN_PASSWORD", PASSWORD)
 
 
-class Terminal(io.StringIO):
-    """An interactive stdin that answers with what the operator types."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-class Pipe(io.StringIO):
-    """A non-interactive stdin (a CI job, a pipe): nobody is there to confirm."""
-
-    def isatty(self) -> bool:
-        return False
-
-
 @pytest.fixture
-def typed(monkeypatch):
-    """Make stdin a terminal on which the operator types `answer`."""
-
-    def type_answer(answer: str) -> None:
-        monkeypatch.setattr("sys.stdin", Terminal(answer + "\n"))
-
-    return type_answer
-
-
-@pytest.fixture
-def no_terminal(monkeypatch):
-    monkeypatch.setattr("sys.stdin", Pipe("yes\n"))
+def no_terminal(operator_types):
+    operator_types("yes", on_terminal=False)
 
 
 def stored_role(aws, email: str) -> str:
@@ -156,12 +130,12 @@ def test_create_admin_promote_without_terminal_or_confirmation_refuses(api, aws,
 
 
 def test_create_admin_promote_confirmed_with_account_id_shows_account_and_promotes(
-    api, aws, stack, signed_in, typed, capsys
+    api, aws, stack, signed_in, operator_types, capsys
 ):
     # Given bob's account and a session of his
     bob = signed_in("bob@example.com")
     created_at = api.call("GET", "/me", token=bob["access_token"]).body["user"]["created_at"]
-    typed(bob["user_id"])
+    operator_types(bob["user_id"])
 
     # When the operator promotes it, typing the account id shown
     status = create_admin.main([*STACK, "--email", "bob@example.com", "--promote"])
@@ -189,11 +163,11 @@ def test_create_admin_promote_with_matching_yes_id_promotes_without_prompt(api, 
 
 
 @pytest.mark.parametrize("how", ["typed", "option"])
-def test_create_admin_promote_with_wrong_id_refuses(api, aws, stack, signed_in, typed, capsys, how):
+def test_create_admin_promote_with_wrong_id_refuses(api, aws, stack, signed_in, operator_types, capsys, how):
     bob = signed_in("bob@example.com")
     mallory = signed_in("mallory@example.com")
     options = ["--yes-promote-user-id", mallory["user_id"]] if how == "option" else []
-    typed(mallory["user_id"] if how == "typed" else "")
+    operator_types(mallory["user_id"] if how == "typed" else "")
 
     status = create_admin.main([*STACK, "--email", "bob@example.com", "--promote", *options])
 
@@ -204,8 +178,8 @@ def test_create_admin_promote_with_wrong_id_refuses(api, aws, stack, signed_in, 
     assert admin_list_status(api, bob) == 403
 
 
-def test_create_admin_promote_unknown_email_refuses_without_creating(api, aws, stack, typed, capsys):
-    typed("yes")
+def test_create_admin_promote_unknown_email_refuses_without_creating(api, aws, stack, operator_types, capsys):
+    operator_types("yes")
 
     status = create_admin.main([*STACK, "--email", "nobody@example.com", "--promote"])
 

@@ -6,7 +6,6 @@ that would let whoever holds the key keep minting tokens until the next rotation
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from typing import Any
@@ -19,16 +18,6 @@ from tests.api import LambdaContext, handler_of
 from tests.conftest import PASSWORD, TEST_ENV
 
 SECRET = TEST_ENV["SIGNING_KEY_SECRET_ARN"]
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-class Pipe(io.StringIO):
-    def isatty(self) -> bool:
-        return False
 
 
 def labels(aws: dict[str, Any]) -> dict[str, list[str]]:
@@ -106,13 +95,13 @@ def test_emergency_key_replacement_then_scheduled_rotation_works_as_usual(api, a
     assert api.call("GET", "/me", token=before["access_token"]).status == 200
 
 
-@pytest.mark.parametrize(("stdin", "answer"), [(Pipe, "yes"), (Terminal, "no"), (Terminal, "")])
+@pytest.mark.parametrize(("on_terminal", "answer"), [(False, "yes"), (True, "no"), (True, "")])
 def test_emergency_key_replacement_without_confirmation_changes_nothing(
-    api, aws, stack, signed_in, monkeypatch, capsys, stdin, answer
+    api, aws, stack, signed_in, operator_types, capsys, on_terminal, answer
 ):
     session = signed_in()
     before = labels(aws)
-    monkeypatch.setattr("sys.stdin", stdin(answer + "\n"))
+    operator_types(answer, on_terminal=on_terminal)
 
     status = emergency_key.main(["--stack", stack])
     container.reset()
@@ -123,9 +112,11 @@ def test_emergency_key_replacement_without_confirmation_changes_nothing(
     assert api.call("GET", "/me", token=session["access_token"]).status == 200
 
 
-def test_emergency_key_replacement_confirmed_on_terminal_replaces_key(api, aws, stack, signed_in, monkeypatch, capsys):
+def test_emergency_key_replacement_confirmed_on_terminal_replaces_key(
+    api, aws, stack, signed_in, operator_types, capsys
+):
     session = signed_in()
-    monkeypatch.setattr("sys.stdin", Terminal("yes\n"))
+    operator_types("yes")
 
     status = emergency_key.main(["--stack", stack])
     container.reset()
