@@ -155,6 +155,13 @@ def test_password_problems_shipped_list_long_entries_all_refused() -> None:
     assert [entry for entry in long_entries if "is too common" not in password_problems(entry)] == []
 
 
+def test_common_passwords_shipped_list_entries_in_the_form_passwords_are_compared() -> None:
+    # Passwords are compared normalized and casefolded; an entry in another form could never match.
+    entries = shipped_common_passwords()
+
+    assert [entry for entry in entries if normalize_password(entry).casefold() != entry] == []
+
+
 def test_common_passwords_shipped_list_has_at_least_10000_entries() -> None:
     entries = shipped_common_passwords()
 

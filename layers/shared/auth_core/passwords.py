@@ -48,7 +48,7 @@ def _character_classes(password: str) -> int:
 
 def normalize_password(password: str) -> str:
     """The one form of a password the service judges and hashes: NFKC (compatibility characters become the plain ones,
-    accents compose), never shortened."""
+    accents compose with their letters). Nothing is cut off: the whole normalized string is judged and hashed."""
     return unicodedata.normalize("NFKC", password)
 
 
