@@ -14,10 +14,11 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AWS_DEFAULT_REGION ?= us-east-1
 STAGE ?= dev
 
-.PHONY: help setup node chromium run test unit lint typecheck validate build deploy admin lock openapi audit bench clean
+.PHONY: help setup node chromium run test unit lint typecheck validate build deploy admin rotate-key-emergency lock openapi \
+	audit bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(UV):
 	@test -n "$(PY313)" || { echo "Python 3.13 is needed (python3.13 on PATH or pyenv's 3.13)"; exit 1; }
@@ -72,8 +73,12 @@ build: setup ## sam build (no Docker: the runtime's python3.13 goes first on PAT
 deploy: build ## sam deploy to STAGE (dev or prod) with samconfig.toml
 	$(BIN)/sam deploy --config-env $(STAGE)
 
-admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com
-	$(BIN)/python -m infra.create_admin --stack serverless-jwt-auth-$(STAGE) --email "$(EMAIL)"
+admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com [PROMOTE=1]
+	$(BIN)/python -m infra.create_admin --stack serverless-jwt-auth-$(STAGE) --email "$(EMAIL)" \
+		$(if $(PROMOTE),--promote) $(if $(PROMOTE_USER_ID),--yes-promote-user-id "$(PROMOTE_USER_ID)")
+
+rotate-key-emergency: setup ## after a leak: a new signing key now, the old one verifies nothing (STAGE=dev [YES=1])
+	$(BIN)/python -m infra.emergency_key --stack serverless-jwt-auth-$(STAGE) $(if $(YES),--yes)
 
 bench: build ## performance figures with their floors and ratios (cold start, warm authorizer, login, sizes, cost)
 	PY313=$(PY313) $(BIN)/python -m infra.bench

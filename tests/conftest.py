@@ -6,8 +6,10 @@ import time exactly as they do in Lambda.
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -64,6 +66,40 @@ PASSWORD = "correct horse battery staple 42"
 
 
 @pytest.fixture
+def stack(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A deployed stack as the operator commands see it: `describe_stacks` answers with its outputs (moto can't deploy
+    our template). Returns the stack's name."""
+    import infra.stack
+
+    name = "serverless-jwt-auth-dev"
+    outputs = {
+        "UsersTableName": TEST_ENV["USERS_TABLE_NAME"],
+        "TokensTableName": TEST_ENV["TOKENS_TABLE_NAME"],
+        "SigningKeySecretArn": TEST_ENV["SIGNING_KEY_SECRET_ARN"],
+    }
+
+    class CloudFormation:
+        def describe_stacks(self, StackName: str) -> dict[str, Any]:  # noqa: N803 - boto3's keyword
+            assert StackName == name
+            return {
+                "Stacks": [
+                    {
+                        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                        "Parameters": [{"ParameterKey": "BcryptCost", "ParameterValue": "4"}],
+                    }
+                ]
+            }
+
+    real_client = infra.stack.boto3.client
+    monkeypatch.setattr(
+        infra.stack.boto3,
+        "client",
+        lambda service, **kw: CloudFormation() if service == "cloudformation" else real_client(service, **kw),
+    )
+    return name
+
+
+@pytest.fixture
 def api(aws: dict[str, Any]) -> Any:
     from tests.api import Api
 
@@ -110,3 +146,53 @@ def request_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(api_module, "handler_of", recording)
     return seen
+
+
+class CurrentStdout:
+    """Whatever sys.stdout is at the moment of writing: pytest swaps its capture file between setup and call."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def logs(capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
+    """Every line written to stdout or stderr from now on (the logger's own stream redirected to the capture).
+
+    Powertools Logger writes JSON lines to the stdout it saw at import; pointing it at the captured stdout reads back
+    every line a request writes (the audit trail, errors, the EMF metrics)."""
+    from auth_core.observability import logger
+
+    monkeypatch.setattr(logger.registered_handler, "stream", CurrentStdout())
+    captured: list[str] = []
+
+    def read() -> list[str]:
+        out, err = capfd.readouterr()
+        captured.extend(line for line in (out + err).splitlines() if line.strip())
+        return captured
+
+    return read
+
+
+class OperatorStdin(io.StringIO):
+    """What an operator command reads: a terminal someone types on, or a pipe (a CI job) nobody answers."""
+
+    def __init__(self, text: str, *, is_terminal: bool) -> None:
+        super().__init__(text)
+        self._is_terminal = is_terminal
+
+    def isatty(self) -> bool:
+        return self._is_terminal
+
+
+@pytest.fixture
+def operator_types(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make stdin a terminal on which the operator types `answer` (or, with on_terminal=False, a pipe)."""
+
+    def set_stdin(answer: str, *, on_terminal: bool = True) -> None:
+        monkeypatch.setattr("sys.stdin", OperatorStdin(answer + "\n", is_terminal=on_terminal))
+
+    return set_stdin

@@ -1,13 +1,12 @@
 """What the service writes to its logs over a whole session: no secret ever, and one audit line per security event.
 
-Powertools Logger writes JSON lines to the stdout it saw at import; the `logs` fixture points it at the captured
-stdout, so every line a request writes (the audit trail, errors, the EMF metrics) is read back here.
+Powertools Logger writes JSON lines to the stdout it saw at import; the `logs` fixture (tests/conftest.py) points it
+at the captured stdout, so every line a request writes (the audit trail, errors, the EMF metrics) is read back here.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 
 from auth_core import container
-from auth_core.observability import logger
 from tests.conftest import PASSWORD, TEST_ENV
 
 USERS = TEST_ENV["USERS_TABLE_NAME"]
@@ -58,30 +56,6 @@ class Flow:
         """The audit lines the request of `step` wrote."""
         request_id = self.steps[step].request_id
         return [r for r in self.records() if r.get("audit") is True and r.get("correlation_id") == request_id]
-
-
-class CurrentStdout:
-    """Whatever sys.stdout is at the moment of writing: pytest swaps its capture file between setup and call."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@pytest.fixture
-def logs(capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
-    """Every line written to stdout or stderr from now on (the logger's own stream redirected to the capture)."""
-    monkeypatch.setattr(logger.registered_handler, "stream", CurrentStdout())
-    captured: list[str] = []
-
-    def read() -> list[str]:
-        out, err = capfd.readouterr()
-        captured.extend(line for line in (out + err).splitlines() if line.strip())
-        return captured
-
-    return read
 
 
 @pytest.fixture

@@ -111,3 +111,59 @@ def test_register_response_carries_security_headers_and_no_cookie(api):
     assert reply.header("Cache-Control") == "no-store"
     assert reply.header("Strict-Transport-Security").startswith("max-age=")
     assert reply.cookies == []
+
+
+# A compatibility form of a common password (fullwidth, mathematical letters, superscript digits) is hashed as its
+# NFKC form, so it must be judged as that form: otherwise the account it creates opens with the plain common password.
+COMPATIBILITY_FORMS = {
+    "fullwidth": "\uff30\uff41\uff53\uff53\uff57\uff4f\uff52\uff44\uff11\uff12\uff13\uff14",  # Password1234
+    "double-struck": "\u2119\U0001d552\U0001d564\U0001d564\U0001d568\U0001d560\U0001d563\U0001d555\U0001d7d9\U0001d7da\U0001d7db\U0001d7dc",  # Password1234 in double-struck letters and digits
+    "superscript-digits": "Password\u00b9\u00b2\u00b3\u2074",  # superscript 1234
+}
+
+
+@pytest.mark.parametrize("password", COMPATIBILITY_FORMS.values(), ids=COMPATIBILITY_FORMS.keys())
+def test_register_compatibility_form_of_common_password_answers_400_and_plain_form_opens_nothing(api, aws, password):
+    # When someone registers with a decorated form of "Password1234"
+    reply = api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": password})
+
+    # Then it is refused as common, nothing is stored, and the plain form opens no account
+    assert reply.status == 400
+    assert reply.body["error"] == "validation_error"
+    assert {"field": "password", "message": "password is too common"} in reply.body["details"]
+    assert stored_user(aws, "ada@example.com") is None
+    login = api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": "Password1234"})
+    assert login.status == 401
+
+
+def test_register_password_long_enough_only_once_normalized_is_accepted_and_opens_with_either_form(api):
+    # 9 characters as typed (the ffi and fl ligatures), 12 once normalized: the policy judges what is hashed.
+    typed, normalized = "Xq7#\ufb03Kw9\ufb02", "Xq7#ffiKw9fl"
+
+    reply = api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": typed})
+
+    assert reply.status == 201, reply.body
+    for password in (typed, normalized):
+        assert api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": password}).status == 200
+
+
+def test_register_password_too_short_once_normalized_answers_400(api, aws):
+    typed = "Zoe\u0308#Bru\u0302le\u030142"  # 14 code points with combining accents, 11 once composed
+
+    reply = api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": typed})
+
+    assert reply.status == 400
+    assert {"field": "password", "message": "password must be at least 12 characters long"} in reply.body["details"]
+    assert stored_user(aws, "ada@example.com") is None
+
+
+def test_register_password_with_fullwidth_email_name_answers_400(api, aws):
+    password = (
+        "\uff21\uff24\uff21\uff0e\uff2c\uff2f\uff36\uff25\uff2c\uff21\uff23\uff25#2024"  # ADA.LOVELACE, fullwidth
+    )
+
+    reply = api.call("POST", "/auth/register", body={"email": "ada.lovelace@example.com", "password": password})
+
+    assert reply.status == 400
+    assert {"field": "password", "message": "password must not contain your email address"} in reply.body["details"]
+    assert stored_user(aws, "ada.lovelace@example.com") is None

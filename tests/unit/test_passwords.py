@@ -11,7 +11,7 @@ import bcrypt
 import pytest
 
 from auth_core import passwords
-from auth_core.passwords import PasswordHasher, password_problems
+from auth_core.passwords import PasswordHasher, normalize_password, password_problems
 
 EMAIL = "ada.lovelace@example.com"
 
@@ -85,12 +85,81 @@ def test_password_problems_containing_email_local_part_refused(password: str) ->
     assert "must not contain your email address" in password_problems(password, email=EMAIL)
 
 
+# Every rule judges the string that is hashed (its NFKC form), so a compatibility form of a password is that password.
+COMPATIBILITY_FORMS_OF_COMMON = {
+    "fullwidth": "\uff30\uff41\uff53\uff53\uff57\uff4f\uff52\uff44\uff11\uff12\uff13\uff14",  # Password1234
+    "double-struck": "\u2119\U0001d552\U0001d564\U0001d564\U0001d568\U0001d560\U0001d563\U0001d555\U0001d7d9\U0001d7da\U0001d7db\U0001d7dc",  # Password1234 in double-struck letters and digits
+    "mathematical-bold": "\U0001d40f\U0001d41a\U0001d42c\U0001d42c\U0001d430\U0001d428\U0001d42b\U0001d41d\U0001d7cf\U0001d7d0\U0001d7d1\U0001d7d2",  # Password1234 in mathematical bold
+    "superscript-digits": "Password\u00b9\u00b2\u00b3\u2074",  # superscript 1234
+    "circled-letter": "\u24c5assword1234",  # a circled P
+    "fl-ligature": "Butter\ufb02y2024!",  # the fl ligature
+}
+
+
+@pytest.mark.parametrize("password", COMPATIBILITY_FORMS_OF_COMMON.values(), ids=COMPATIBILITY_FORMS_OF_COMMON.keys())
+def test_password_problems_compatibility_form_of_common_password_refused(password: str) -> None:
+    assert normalize_password(password) != password
+
+    assert "is too common" in password_problems(password)
+
+
+def test_password_problems_long_raw_but_short_once_normalized_refused() -> None:
+    # 14 code points as typed (e, u and e with combining accents), 11 once composed: 11 is what gets hashed.
+    password = unicodedata.normalize("NFD", "Zoë#Brûlé42")
+    assert (len(password), len(normalize_password(password))) == (14, 11)
+
+    assert password_problems(password) == ["must be at least 12 characters long"]
+
+
+def test_password_problems_short_raw_but_long_enough_once_normalized_accepted() -> None:
+    # 9 code points as typed, with the ffi and fl ligatures; 12 once normalized, and that is what gets hashed.
+    password = "Xq7#\ufb03Kw9\ufb02"
+    assert (len(password), normalize_password(password)) == (9, "Xq7#ffiKw9fl")
+
+    assert password_problems(password) == []
+
+
+def test_password_problems_within_max_raw_but_over_once_normalized_refused() -> None:
+    password = "Ab1!" * 250 + "\ufdfa" * 3  # each U+FDFA becomes 18 characters
+    assert (len(password), len(normalize_password(password))) == (1003, 1054)
+
+    assert password_problems(password) == ["must be at most 1024 characters long"]
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        (EMAIL, "\uff21\uff24\uff21\uff0e\uff2c\uff2f\uff36\uff25\uff2c\uff21\uff23\uff25#2024"),  # fullwidth, upper
+        (EMAIL, "my-\uff41\uff44\uff41.lovelace-Pass1"),  # partly fullwidth
+        ("\uff41\uff44\uff41.lovelace@example.com", "Ada.Lovelace#2024"),  # the address itself typed in fullwidth
+        ("großmann@example.com", "GROSSMANN#2024x"),  # case folding: ß is ss
+    ],
+    ids=["fullwidth-upper", "partly-fullwidth", "fullwidth-address", "casefold"],
+)
+def test_password_problems_email_local_part_in_another_case_or_width_refused(email: str, password: str) -> None:
+    assert "must not contain your email address" in password_problems(password, email=email)
+
+
+def test_normalize_password_is_nfkc_and_what_the_hasher_hashes(hasher: PasswordHasher) -> None:
+    password = "\uff30\uff41\uff53\uff53 \ufb01ne \u00b9\u00b2\u00b3"
+
+    assert normalize_password(password) == unicodedata.normalize("NFKC", password) == "Pass fine 123"
+    assert hasher.verify(normalize_password(password), hasher.hash(password)) is True
+
+
 def test_password_problems_shipped_list_long_entries_all_refused() -> None:
     # Every common password long enough to pass the length check is still refused.
     long_entries = [entry for entry in shipped_common_passwords() if 12 <= len(entry) <= 1024]
 
     assert long_entries
     assert [entry for entry in long_entries if "is too common" not in password_problems(entry)] == []
+
+
+def test_common_passwords_shipped_list_entries_in_the_form_passwords_are_compared() -> None:
+    # Passwords are compared normalized and casefolded; an entry in another form could never match.
+    entries = shipped_common_passwords()
+
+    assert [entry for entry in entries if normalize_password(entry).casefold() != entry] == []
 
 
 def test_common_passwords_shipped_list_has_at_least_10000_entries() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -52,6 +52,7 @@ REFRESH_COOKIE_PATH = "/auth"
 DEVICE_COOKIE_PATH = "/auth/login"  # sent to the login route only: it is no session credential
 JSON = "application/json"
 MAX_USER_AGENT = 256
+NOT_JSON = "the body is not valid JSON"
 
 # RFC 6750 s3: every 401 names the scheme; with an error code when a token was presented.
 CHALLENGE = 'Bearer realm="serverless-jwt-auth"'
@@ -80,7 +81,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
         location = [str(part) for part in problem.get("loc", ()) if part not in ("body",)]
         message = str(problem.get("msg", "is invalid")).removeprefix("Value error, ")
         if problem.get("type") == "json_invalid":
-            location, message = [], "the body is not valid JSON"
+            location, message = [], NOT_JSON
         details.append({"field": ".".join(location) or "body", "message": message})
     return details
 
@@ -159,17 +160,36 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
 
 
 def _refuse_body(event: dict[str, Any]) -> ValidationFailedError | None:
-    """Refuse a body before parsing it when it is too large or not UTF-8 (API Gateway passes bytes it can't read as
-    text base64-encoded); a readable base64 body is decoded in place so the resolver sees text."""
+    """Refuse a body before the resolver sees it when it is too large, not UTF-8 or not JSON (API Gateway passes bytes
+    it can't read as text base64-encoded); a readable base64 body is decoded in place so the resolver sees text."""
     body = event.get("body") or ""
     if len(body) > get_settings().MAX_BODY_BYTES:
         return ValidationFailedError("The request body is too large.", details=[])
     if event.get("isBase64Encoded") and body:
         try:
-            event["body"], event["isBase64Encoded"] = base64.b64decode(body, validate=True).decode("utf-8"), False
+            body = base64.b64decode(body, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return ValidationFailedError(details=[{"field": "body", "message": "must be JSON in UTF-8"}])
+        event["body"], event["isBase64Encoded"] = body, False
+    if body and not _is_json(body):
+        return ValidationFailedError(details=[{"field": "body", "message": NOT_JSON}])
     return None
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _is_json(text: str) -> bool:
+    """Whether the JSON parser accepts the body. The resolver turns only a JSONDecodeError into a 400; the parser's
+    other refusals, a RecursionError for deep nesting and a ValueError for an integer of over 4,300 digits (Python's
+    limit since CVE-2020-10735), would escape as a 500 with a traceback. NaN and Infinity are not JSON (RFC 8259 s6),
+    though Python reads them. The resolver still parses and validates the body against the route's model after this."""
+    try:
+        json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        return False
+    return True
 
 
 def _as_proxy_result(response: Response[str]) -> dict[str, Any]:

@@ -1,6 +1,9 @@
 """Rotation of the signing key by Secrets Manager's four-step protocol (createSecret, setSecret, testSecret,
 finishSecret). The new version gets a new random key and `kid`; the old one becomes AWSPREVIOUS, which verifiers still
 accept, so tokens signed before the rotation keep working until they expire, and the one before is dropped.
+
+After a leak, `replace_now` runs the same four steps and then takes AWSPREVIOUS off every other version, so the old key
+verifies nothing (`make rotate-key-emergency`).
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
+import uuid
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -32,6 +36,9 @@ def new_key_document() -> str:
     return json.dumps({"kid": secrets.token_hex(8), "alg": "HS256", "key": key})
 
 
+ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")  # in the order Secrets Manager calls them
+
+
 class KeyRotator:
     def __init__(self, client: SecretsManagerClient) -> None:
         self._client = client
@@ -48,6 +55,26 @@ class KeyRotator:
         if step != "createSecret":  # createSecret is what gives the version its value
             self._check_version(secret_id, token)
         steps[step](secret_id, token)
+
+    def replace_now(self, *, secret_id: str) -> str:
+        """Emergency replacement: a new key made current by the rotation's own steps, and no other version left with a
+        label the verifiers read (keys.py reads AWSCURRENT and AWSPREVIOUS), so the old key verifies nothing and
+        everything signed with it is refused. Returns the new version's id."""
+        token = str(uuid.uuid4())
+        for step in ROTATION_STEPS:
+            self.run(secret_id=secret_id, token=token, step=step)
+        stages = self._client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
+        for version, names in stages.items():
+            if version != token and "AWSPREVIOUS" in names:
+                self._client.update_secret_version_stage(
+                    SecretId=secret_id, VersionStage="AWSPREVIOUS", RemoveFromVersionId=version
+                )
+        # Nothing is pending any more: AWSCURRENT is the new version's only label.
+        self._client.update_secret_version_stage(
+            SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token
+        )
+        audit("signing_key_replaced", "success")
+        return token
 
     def _check_version(self, secret_id: str, token: str) -> None:
         stages = self._client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})

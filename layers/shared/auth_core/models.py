@@ -39,8 +39,17 @@ PasswordField = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
 
 class RegisterRequest(_Request):
     email: EmailField
+    # No minimum here: the policy judges the length of the normalized password (what is hashed), which can be longer
+    # or shorter than what was typed. The maximum bounds the input as LoginRequest does, so whatever register accepts,
+    # login accepts too.
     password: Annotated[
-        str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH, examples=["correct horse battery staple 42"])
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_LENGTH,
+            description=f"At least {MIN_LENGTH} characters once NFKC-normalized; see the password policy.",
+            examples=["correct horse battery staple 42"],
+        ),
     ]
 
     @field_validator("email")

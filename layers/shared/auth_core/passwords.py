@@ -1,5 +1,10 @@
 """Password policy and hashing: the only module that imports bcrypt.
 
+Normalization: a password is NFKC-normalized before anything else (NIST SP 800-63B s5.1.1.2), so the full-width,
+ligature, superscript and composed/decomposed ways of typing the same characters are one password. The policy and the
+hash both read `normalize_password(password)`: every rule judges exactly the string that is hashed, or a decorated
+form of a common password would pass the rules and then open with the plain one.
+
 Hashing: bcrypt at the configured cost over a fixed-length pre-hash, so a password of any length counts in full
 (bcrypt alone reads only 72 bytes; OWASP Password Storage Cheat Sheet, "Input Limits of bcrypt"). The pre-hash is
 an HMAC-SHA256 with a fixed, service-specific key, so a leaked plain SHA-256 of a password elsewhere cannot be
@@ -41,32 +46,41 @@ def _character_classes(password: str) -> int:
     return sum((has_lower, has_upper, has_digit, has_other))
 
 
+def normalize_password(password: str) -> str:
+    """The one form of a password the service judges and hashes: NFKC (compatibility characters become the plain ones,
+    accents compose with their letters). Nothing is cut off: the whole normalized string is judged and hashed."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def password_problems(password: str, *, email: str = "") -> list[str]:
-    """Why this password is refused (an empty list when it is acceptable)."""
-    if len(password) < MIN_LENGTH:
+    """Why this password is refused (an empty list when it is acceptable), judged on its normalized form."""
+    normalized = normalize_password(password)
+    if len(normalized) < MIN_LENGTH:
         return [f"must be at least {MIN_LENGTH} characters long"]
-    if len(password) > MAX_LENGTH:
+    if len(normalized) > MAX_LENGTH:
         return [f"must be at most {MAX_LENGTH} characters long"]
     problems = []
-    required_classes = MIN_CHARACTER_CLASSES if len(password) < PASSPHRASE_LENGTH else 2
-    if _character_classes(password) < required_classes:
+    required_classes = MIN_CHARACTER_CLASSES if len(normalized) < PASSPHRASE_LENGTH else 2
+    if _character_classes(normalized) < required_classes:
         problems.append(
             "must mix at least three of: lowercase letters, uppercase letters, digits, symbols or spaces "
             f"(two are enough from {PASSPHRASE_LENGTH} characters on)"
         )
-    lowered = password.lower()
+    # casefold, not lower: caseless matching (The Unicode Standard, s3.13 Default Case Algorithms), so "STRAUSS"
+    # contains "strauß".
+    folded = normalized.casefold()
     # "Password2024!" is "password" with decorations: refuse the decorated forms of a common password too.
-    core = lowered.strip(string.digits + string.punctuation + string.whitespace)
-    if lowered in _common_passwords() or core in _common_passwords():
+    core = folded.strip(string.digits + string.punctuation + string.whitespace)
+    if folded in _common_passwords() or core in _common_passwords():
         problems.append("is too common")
-    local_part = email.partition("@")[0].lower()
-    if len(local_part) >= 4 and local_part in lowered:
+    local_part = normalize_password(email.partition("@")[0]).casefold()
+    if len(local_part) >= 4 and local_part in folded:
         problems.append("must not contain your email address")
     return problems
 
 
 def _prehash(password: str) -> bytes:
-    normalized = unicodedata.normalize("NFKC", password).encode("utf-8")
+    normalized = normalize_password(password).encode("utf-8")
     return base64.b64encode(hmac.new(_PREHASH_KEY, normalized, hashlib.sha256).digest())
 
 

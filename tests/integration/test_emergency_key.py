@@ -1,0 +1,127 @@
+"""`make rotate-key-emergency`: after a leak, a new signing key at once and the old one verifying nothing.
+
+A scheduled rotation keeps the old key as AWSPREVIOUS (tokens signed before it work until they expire); after a leak
+that would let whoever holds the key keep minting tokens until the next rotation.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from auth_core import container
+from infra import emergency_key
+from tests.api import LambdaContext, handler_of
+from tests.conftest import PASSWORD, TEST_ENV
+
+SECRET = TEST_ENV["SIGNING_KEY_SECRET_ARN"]
+
+
+def labels(aws: dict[str, Any]) -> dict[str, list[str]]:
+    """Each version of the secret that still carries a label, with its labels."""
+    stages = aws["secretsmanager"].describe_secret(SecretId=SECRET)["VersionIdsToStages"]
+    return {version: sorted(names) for version, names in stages.items() if names}
+
+
+def kid(aws: dict[str, Any], stage: str) -> str:
+    value = aws["secretsmanager"].get_secret_value(SecretId=SECRET, VersionStage=stage)
+    return json.loads(value["SecretString"])["kid"]
+
+
+def scheduled_rotation() -> None:
+    """What Secrets Manager's schedule does: the rotation function's four steps on a new version."""
+    token = str(uuid.uuid4())
+    for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+        handler_of("rotate_key")({"SecretId": SECRET, "ClientRequestToken": token, "Step": step}, LambdaContext())
+    container.reset()
+
+
+def refused_by_authorizer(api: Any, access_token: str) -> bool:
+    reply = api.call("GET", "/me", token=access_token)
+    return (reply.status, reply.body["error"]) == (401, "invalid_token")
+
+
+def test_emergency_key_replacement_old_tokens_refused_new_login_works(api, aws, stack, signed_in, capsys):
+    # Given a session signed with the current key, which has leaked
+    leaked = signed_in()
+    old_kid = kid(aws, "AWSCURRENT")
+
+    # When the operator replaces the key (and the functions next read the secret: a fresh container)
+    status = emergency_key.main(["--stack", stack, "--yes"])
+    container.reset()
+
+    # Then only the new version carries a label, and nothing signed with the old key is accepted
+    assert status == 0
+    assert "replaced" in capsys.readouterr().out
+    assert list(labels(aws).values()) == [["AWSCURRENT"]]
+    assert kid(aws, "AWSCURRENT") != old_kid
+    assert refused_by_authorizer(api, leaked["access_token"])
+    refreshed = api.call("POST", "/auth/refresh", body={"refresh_token": leaked["refresh_token"]})
+    assert (refreshed.status, refreshed.body["error"]) == (401, "invalid_token")
+    # And a new login works, its tokens signed with the new key
+    login = api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": PASSWORD})
+    assert login.status == 200
+    assert api.call("GET", "/me", token=login.body["access_token"]).status == 200
+    again = api.call("POST", "/auth/refresh", body={"refresh_token": login.body["refresh_token"]})
+    assert again.status == 200
+
+
+def test_emergency_key_replacement_after_scheduled_rotation_refuses_both_older_keys(api, aws, stack, signed_in):
+    # Given tokens of the key before the last scheduled rotation (AWSPREVIOUS) and of the current one
+    oldest = signed_in()
+    scheduled_rotation()
+    current = signed_in("bob@example.com")
+    assert api.call("GET", "/me", token=oldest["access_token"]).status == 200  # AWSPREVIOUS still verifies
+
+    assert emergency_key.main(["--stack", stack, "--yes"]) == 0
+    container.reset()
+
+    assert list(labels(aws).values()) == [["AWSCURRENT"]]
+    assert refused_by_authorizer(api, oldest["access_token"])
+    assert refused_by_authorizer(api, current["access_token"])
+
+
+def test_emergency_key_replacement_then_scheduled_rotation_works_as_usual(api, aws, stack, signed_in):
+    assert emergency_key.main(["--stack", stack, "--yes"]) == 0
+    replacement_kid = kid(aws, "AWSCURRENT")
+    before = signed_in()
+
+    scheduled_rotation()
+
+    assert kid(aws, "AWSPREVIOUS") == replacement_kid
+    assert api.call("GET", "/me", token=before["access_token"]).status == 200
+
+
+@pytest.mark.parametrize(("on_terminal", "answer"), [(False, "yes"), (True, "no"), (True, "")])
+def test_emergency_key_replacement_without_confirmation_changes_nothing(
+    api, aws, stack, signed_in, operator_types, capsys, on_terminal, answer
+):
+    session = signed_in()
+    before = labels(aws)
+    operator_types(answer, on_terminal=on_terminal)
+
+    status = emergency_key.main(["--stack", stack])
+    container.reset()
+
+    assert status == 1
+    assert "nothing was changed" in capsys.readouterr().err.lower()
+    assert labels(aws) == before
+    assert api.call("GET", "/me", token=session["access_token"]).status == 200
+
+
+def test_emergency_key_replacement_confirmed_on_terminal_replaces_key(
+    api, aws, stack, signed_in, operator_types, capsys
+):
+    session = signed_in()
+    operator_types("yes")
+
+    status = emergency_key.main(["--stack", stack])
+    container.reset()
+
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "Everything signed with the old key" in out
+    assert refused_by_authorizer(api, session["access_token"])
