@@ -17,7 +17,15 @@ UserId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9
 @app.get("/admin/users", summary="List users, a page at a time", tags=["admin"])
 def list_users(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=2048,
+            description="The previous page's `next_cursor`, exactly as returned. It is opaque (sealed by the "
+            "service); any other value is `400 validation_error`.",
+        ),
+    ] = None,
 ) -> Response[UserListResponse]:
     require_role(app, "admin")
     users, next_cursor = container.admin_service().list_users(limit=limit, cursor=cursor)

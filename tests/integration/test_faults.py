@@ -529,6 +529,67 @@ def test_authorize_secrets_manager_down_at_cold_start_raises_for_gateway_503(
     assert faults.fired["GetSecretValue"] >= 1
 
 
+def cold_admin_function_while_secrets_manager_fails(
+    monkeypatch: pytest.MonkeyPatch, faults: Faults, fault: Fault
+) -> None:
+    """The next invocation of the admin function is a cold start (nothing cached) with Secrets Manager failing; the
+    authorizer, a Lambda of its own with its key already cached, is not touched."""
+    import tests.api as api_module
+
+    original = api_module.handler_of
+
+    def handler_of(function: str) -> Any:
+        handler = original(function)
+        if function != "admin":
+            return handler
+
+        def cold(event: dict[str, Any], context: Any) -> Any:
+            monkeypatch.setattr(api_module, "handler_of", original)  # this invocation only
+            container.reset()
+            faults.secretsmanager(fault)
+            return handler(event, context)
+
+        return cold
+
+    monkeypatch.setattr(api_module, "handler_of", handler_of)
+
+
+@pytest.mark.parametrize("has_cursor", [False, True], ids=["sealing_next_cursor", "opening_cursor"])
+@pytest.mark.parametrize("fault", SECRETS_FAULTS.values(), ids=SECRETS_FAULTS.keys())
+def test_admin_list_secrets_manager_down_at_cold_start_answers_503(
+    aws: dict[str, Any],
+    api: Any,
+    world: World,
+    faults: Faults,
+    monkeypatch: pytest.MonkeyPatch,
+    has_cursor: bool,
+    fault: Fault,
+) -> None:
+    """A cursor is sealed and opened with a key derived from the secret: without the secret, a 503 (never a 400 that
+    would call a good cursor forged, never a page without its next cursor)."""
+    query = {"limit": "1"}
+    if has_cursor:
+        first = api.call("GET", "/admin/users", token=world.admin["access_token"], query=query)
+        query["cursor"] = first.body["next_cursor"]
+    cold_admin_function_while_secrets_manager_fails(monkeypatch, faults, fault)
+
+    reply = api.call("GET", "/admin/users", token=world.admin["access_token"], query=query)
+
+    assert faults.fired["GetSecretValue"] >= 1
+    assert_unavailable(reply)
+    faults.clear()
+    again = api.call("GET", "/admin/users", token=world.admin["access_token"], query=query)
+    assert again.status == 200, again.body
+    if has_cursor:  # the page after the first one: the other of the two users
+        assert {user["email"] for user in first.body["users"] + again.body["users"]} == {
+            "ada@example.com",
+            "root@example.com",
+        }
+    else:
+        assert len(again.body["users"]) == 1
+        assert again.body["next_cursor"]
+
+
 def _reply_outcome(reply: Any) -> str:
     return "200" if reply.status == 200 else f"{reply.status} {reply.body.get('error')}"
 

@@ -67,6 +67,7 @@ EXPECTED_GRANTS = {
         ("dynamodb:Query", USERS_INDEX),
         ("dynamodb:Scan", USERS_INDEX),
         ("dynamodb:UpdateItem", USERS),
+        ("secretsmanager:GetSecretValue", SECRET),  # the listing's cursors are sealed with a key derived from it
     },
     "AuthorizerFunction": {
         *(("dynamodb:BatchGetItem", table) for table in (USERS, TOKENS)),
@@ -258,7 +259,7 @@ def test_policy_grants_for_each_function_match_least_privilege_table(logical_id:
     assert _grants(FUNCTIONS[logical_id]) == EXPECTED_GRANTS[logical_id]
 
 
-def test_secret_read_when_granted_is_limited_to_signing_functions_and_the_secret() -> None:
+def test_secret_read_when_granted_is_limited_to_functions_that_sign_or_seal_and_the_secret() -> None:
     readers = {
         logical_id: {resource for action, resource in _grants(function) if action.startswith("secretsmanager:")}
         for logical_id, function in FUNCTIONS.items()
@@ -268,6 +269,7 @@ def test_secret_read_when_granted_is_limited_to_signing_functions_and_the_secret
         "LoginFunction",
         "RefreshFunction",
         "LogoutFunction",
+        "AdminFunction",
         "AuthorizerFunction",
         "RotateKeyFunction",
     }

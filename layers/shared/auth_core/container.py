@@ -10,6 +10,7 @@ from botocore.config import Config
 
 from auth_core.access import AccessVerifier
 from auth_core.attempts import AttemptsRepository
+from auth_core.cursors import CursorCodec
 from auth_core.keys import KeyStore
 from auth_core.sessions import SessionsRepository
 from auth_core.settings import get_settings
@@ -45,7 +46,7 @@ def secretsmanager() -> SecretsManagerClient:
 
 @cache
 def users_repository() -> UsersRepository:
-    return UsersRepository(dynamodb(), get_settings().USERS_TABLE_NAME)
+    return UsersRepository(dynamodb(), get_settings().USERS_TABLE_NAME, cursors=cursor_codec())
 
 
 @cache
@@ -61,6 +62,12 @@ def key_store() -> KeyStore:
     """The service's secret (current and previous versions), cached with a bounded age."""
     settings = get_settings()
     return KeyStore(secretsmanager(), settings.SIGNING_KEY_SECRET_ARN, max_age=settings.KEY_CACHE_SECONDS)
+
+
+@cache
+def cursor_codec() -> CursorCodec:
+    """Pagination cursors, sealed with a key derived from the same secret (nothing is fetched until one is used)."""
+    return CursorCodec(key_store())
 
 
 @cache
@@ -120,6 +127,7 @@ def reset() -> None:
         dynamodb,
         secretsmanager,
         key_store,
+        cursor_codec,
         users_repository,
         sessions_repository,
         token_service,

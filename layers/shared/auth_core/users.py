@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import TYPE_CHECKING, Any, cast
 
+from auth_core.cursors import invalid_cursor
 from auth_core.dynamo import Item, dependency_call, n, read_n, read_s, s
-from auth_core.errors import EmailTakenError, NotFoundError, ValidationFailedError
+from auth_core.errors import EmailTakenError, NotFoundError
 from auth_core.records import Role, Status, UserRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from auth_core.cursors import CursorCodec
 
 ID_INDEX = "user_id-index"
 
@@ -30,30 +30,23 @@ def to_record(item: Item) -> UserRecord:
     )
 
 
-def encode_cursor(key: Item) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> Item:
-    """A cursor is the index key we stopped at; anything that does not decode to exactly that shape is refused."""
-    invalid = ValidationFailedError(details=[{"field": "cursor", "message": "is not a cursor this API returned"}])
-    try:
-        key: Any = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise invalid from exc
-    if not isinstance(key, dict) or set(key) != {"email", "user_id"}:
-        raise invalid
+def start_key(position: Any) -> Item:
+    """The index key a scan resumes after: exactly `{"email": {"S": ...}, "user_id": {"S": ...}}`, nothing else, even
+    from a cursor that opened with our key (what a scan accepts as ExclusiveStartKey is never left to a client)."""
+    if not isinstance(position, dict) or set(position) != {"email", "user_id"}:
+        raise invalid_cursor()
     if not all(
-        isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str) for value in key.values()
+        isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str) for value in position.values()
     ):
-        raise invalid
-    return cast("Item", key)
+        raise invalid_cursor()
+    return cast("Item", position)
 
 
 class UsersRepository:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, *, cursors: CursorCodec) -> None:
         self._client = client
         self._table = table_name
+        self._cursors = cursors
 
     def create(self, user: UserRecord) -> None:
         """Store a new user; EmailTakenError when the email is already registered (one conditional write)."""
@@ -91,14 +84,16 @@ class UsersRepository:
         return to_record(items[0])
 
     def list(self, *, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
-        """One page of users, and the cursor of the next page (None on the last one)."""
+        """One page of users, and the cursor of the next page (None on the last one). The cursor is the index key the
+        scan stopped at, sealed (auth_core.cursors): clients never see or choose a table key."""
         kwargs: dict[str, Any] = {"TableName": self._table, "IndexName": ID_INDEX, "Limit": limit}
         if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
+            kwargs["ExclusiveStartKey"] = start_key(self._cursors.open(cursor))
         with dependency_call():
             response = self._client.scan(**kwargs)
         last_key = response.get("LastEvaluatedKey")
-        return [to_record(item) for item in response.get("Items", [])], encode_cursor(last_key) if last_key else None
+        next_cursor = self._cursors.seal(last_key) if last_key else None
+        return [to_record(item) for item in response.get("Items", [])], next_cursor
 
     def update(
         self,
