@@ -66,7 +66,7 @@ lock-check: $(UV) ## uv.lock matches pyproject.toml, and layers/shared/requireme
 	@$(EXPORT) --quiet | grep -v '^ *#' | diff -u <(grep -v '^ *#' layers/shared/requirements.txt) - \
 		|| { echo "layers/shared/requirements.txt is stale: run make lock"; exit 1; }
 
-typecheck: setup ## mypy --strict on the layer package
+typecheck: setup ## mypy --strict on the layer, the functions and infra (pyproject.toml's [tool.mypy])
 	$(BIN)/mypy
 
 # sam validate runs the SAM transform (it catches what a linter misses); cfn-lint is the one lint (sam validate
