@@ -13,9 +13,13 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AWS_DEFAULT_REGION ?= us-east-1
 STAGE ?= dev
+STACK ?= serverless-jwt-auth-$(STAGE)
+# sam build and sam sync need the runtime's python3.13 first on PATH to build without Docker.
+SAM_PATH := PATH="$(dir $(PY313)):$$PATH"
+EXPORT := $(UV) export --frozen --no-dev --no-default-groups --no-emit-project --no-hashes
 
-.PHONY: help setup node chromium run test unit lint typecheck validate build deploy admin rotate-key-emergency lock openapi \
-	audit bench clean
+.PHONY: help setup node chromium run test unit lint format lock-check typecheck validate build deploy sync logs destroy \
+	admin rotate-key-emergency lock update-deps openapi audit bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -49,23 +53,30 @@ test: setup node chromium lint typecheck validate ## everything CI runs: lint, t
 unit: setup ## the fast tests only
 	$(BIN)/pytest tests/unit -q
 
-lint: setup ## ruff (lint + format check) and the layer's requirements in sync with the lock
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	@$(UV) export --frozen --no-dev --no-default-groups --no-emit-project --no-hashes --quiet \
-		| grep -v '^ *#' | diff -u <(grep -v '^ *#' layers/shared/requirements.txt) - \
+# cfn-lint is skipped here because `make validate` runs it: `make test` lints the template once.
+lint: setup ## the pre-commit hooks on every file: ruff (lint, format), the lock files, YAML/TOML/JSON syntax
+	SKIP=cfn-lint $(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+format: setup ## fix what ruff can: lint fixes first, then formatting (a fix can leave code unformatted)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock-check: $(UV) ## uv.lock matches pyproject.toml, and layers/shared/requirements.txt matches uv.lock (no network)
+	@$(UV) lock --check --offline --quiet --python $(PY313) || { echo "uv.lock is stale: run make lock"; exit 1; }
+	@$(EXPORT) --quiet | grep -v '^ *#' | diff -u <(grep -v '^ *#' layers/shared/requirements.txt) - \
 		|| { echo "layers/shared/requirements.txt is stale: run make lock"; exit 1; }
 
-typecheck: setup ## mypy --strict on the layer package
+typecheck: setup ## mypy --strict on the layer, the functions and infra (pyproject.toml's [tool.mypy])
 	$(BIN)/mypy
 
-validate: setup ## sam validate, sam validate --lint and cfn-lint
+# sam validate runs the SAM transform (it catches what a linter misses); cfn-lint is the one lint (sam validate
+# --lint would run the same cfn-lint a second time).
+validate: setup ## sam validate (the SAM transform) and cfn-lint
 	$(BIN)/sam validate --template template.yaml
-	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
 
-build: setup ## sam build (no Docker: the runtime's python3.13 goes first on PATH), then compile the bytecode
-	PATH="$(dir $(PY313)):$$PATH" $(BIN)/sam build --template template.yaml
+build: setup ## sam build with samconfig.toml's STAGE settings (no Docker), then compile the bytecode
+	$(SAM_PATH) $(BIN)/sam build --template template.yaml --config-env $(STAGE)
 	@# Lambda's code directory is read-only, so a module without its .pyc is compiled at every cold start.
 	@# unchecked-hash: the .pyc stays valid whatever mtimes the zip and its extraction give the sources.
 	$(PY313) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
@@ -73,12 +84,23 @@ build: setup ## sam build (no Docker: the runtime's python3.13 goes first on PAT
 deploy: build ## sam deploy to STAGE (dev or prod) with samconfig.toml
 	$(BIN)/sam deploy --config-env $(STAGE)
 
+# sam sync updates code through the Lambda API, around CloudFormation: for a development stack only.
+sync: setup ## sam sync --watch: redeploy the dev stack on every save (STAGE=dev only)
+	@test "$(STAGE)" != prod || { echo "sam sync bypasses CloudFormation: never on prod"; exit 1; }
+	$(SAM_PATH) $(BIN)/sam sync --watch --template template.yaml --config-env $(STAGE)
+
+logs: setup ## tail the stack's logs: make logs STAGE=prod [FUNCTION=LoginFunction]
+	$(BIN)/sam logs --tail --stack-name $(STACK) $(if $(FUNCTION),--name $(FUNCTION))
+
+destroy: setup ## sam delete the STAGE stack (the tables and the signing secret are retained)
+	$(BIN)/sam delete --config-env $(STAGE)
+
 admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com [PROMOTE=1]
-	$(BIN)/python -m infra.create_admin --stack serverless-jwt-auth-$(STAGE) --email "$(EMAIL)" \
+	$(BIN)/python -m infra.create_admin --stack $(STACK) --email "$(EMAIL)" \
 		$(if $(PROMOTE),--promote) $(if $(PROMOTE_USER_ID),--yes-promote-user-id "$(PROMOTE_USER_ID)")
 
 rotate-key-emergency: setup ## after a leak: a new signing key now, the old one verifies nothing (STAGE=dev [YES=1])
-	$(BIN)/python -m infra.emergency_key --stack serverless-jwt-auth-$(STAGE) $(if $(YES),--yes)
+	$(BIN)/python -m infra.emergency_key --stack $(STACK) $(if $(YES),--yes)
 
 bench: build ## performance figures with their floors and ratios (cold start, warm authorizer, login, sizes, cost)
 	PY313=$(PY313) $(BIN)/python -m infra.bench
@@ -90,9 +112,13 @@ audit: setup ## pip-audit of the locked dependencies (needs the PyPI JSON API, w
 	$(UV) export --frozen --all-groups --no-emit-project --no-hashes --quiet -o .venv/audit-requirements.txt
 	$(BIN)/pip-audit --requirement .venv/audit-requirements.txt --disable-pip --no-deps --strict
 
-lock: $(UV) ## re-resolve uv.lock and the layer's requirements.txt
+lock: $(UV) ## re-resolve uv.lock and the layer's requirements.txt after editing pyproject.toml
 	$(UV) lock --python $(PY313)
-	$(UV) export --frozen --no-dev --no-default-groups --no-emit-project --no-hashes -o layers/shared/requirements.txt
+	$(EXPORT) -o layers/shared/requirements.txt
+
+update-deps: $(UV) ## upgrade every locked dependency to the newest allowed by pyproject.toml, and export
+	$(UV) lock --upgrade --python $(PY313)
+	$(EXPORT) -o layers/shared/requirements.txt
 
 clean: ## remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

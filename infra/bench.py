@@ -238,6 +238,10 @@ def events(backend_user: dict[str, str]) -> dict[str, dict[str, Any]]:
 
 def warm_authorizer(token: str, key: bytes) -> tuple[float, float]:
     """One warm authorizer invocation (keys cached, revocation read from an in-process fake) and the floor."""
+    from unittest.mock import patch
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from auth_core import container
     from auth_core.access import AccessVerifier
     from auth_core.records import UserRecord
@@ -250,19 +254,19 @@ def warm_authorizer(token: str, key: bytes) -> tuple[float, float]:
             return False, UserRecord(claims["sub"], email, "admin", "active", "2026-01-01T00:00:00Z")
 
     verifier = AccessVerifier(container.token_service(), FakeSessions())  # type: ignore[arg-type]
-    container.access_verifier.cache_clear()
-    original = container.access_verifier
-    container.access_verifier = lambda: verifier  # type: ignore[assignment]
     event = json.loads((ROOT / "events" / "authorizer-token.json").read_text())
     event["authorizationToken"] = f"Bearer {token}"
 
-    class Context:
-        function_name, memory_limit_in_mb, aws_request_id = "bench", 512, "bench"
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    class Context(LambdaContext):
+        """The part of Lambda's context the authorizer's logger reads."""
 
-    assert authorizer_app.handler(event, Context())["policyDocument"]["Statement"][0]["Effect"] == "Allow"
-    invocation = _per_call(lambda: authorizer_app.handler(event, Context()), 2000)
-    container.access_verifier = original  # type: ignore[assignment]
+        _function_name, _memory_limit_in_mb, _aws_request_id = "bench", 512, "bench"
+        _invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+
+    container.access_verifier.cache_clear()
+    with patch.object(container, "access_verifier", lambda: verifier):
+        assert authorizer_app.handler(event, Context())["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        invocation = _per_call(lambda: authorizer_app.handler(event, Context()), 2000)
 
     signing_input, _, signature = token.rpartition(".")
 

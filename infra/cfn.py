@@ -54,10 +54,12 @@ def _intrinsic_constructor(key: str) -> Callable[[yaml.SafeLoader, yaml.Node], d
             value = loader.construct_mapping(node, deep=True)
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_scalar(node)  # type: ignore[arg-type]
+        elif isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
             if key == "Fn::GetAtt":
                 value = value.split(".", 1)  # "Resource.Attribute" -> ["Resource", "Attribute"]
+        else:
+            raise yaml.constructor.ConstructorError(None, None, f"!{key} on a {type(node).__name__}", node.start_mark)
         return {key: value}
 
     return construct

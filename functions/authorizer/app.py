@@ -15,12 +15,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from auth_core import container
 from auth_core.access import bearer_token
 from auth_core.errors import AuthenticationError
-from auth_core.observability import logger
+from auth_core.observability import count_access_denied, logger, metrics
 from auth_core.tracing import traced
 
 
 @logger.inject_lambda_context(clear_state=True)
 @traced
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
     arn = request.parsed_arn
@@ -29,6 +30,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         principal = container.access_verifier().verify(bearer_token(request.authorization_token))
     except AuthenticationError as error:
         logger.info("access denied", extra={"reason": error.code.value})
+        count_access_denied(error.code)
         # The ACCESS_DENIED template pastes the message into JSON unescaped: keep it free of quotes and backslashes.
         message = error.message.replace('"', "'").replace("\\", "/")
         denied = APIGatewayAuthorizerResponse(

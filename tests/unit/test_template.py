@@ -2,6 +2,8 @@
 
 import json
 import math
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -373,3 +375,181 @@ def test_outputs_when_deployed_expose_url_tables_and_secret() -> None:
     assert outputs["UsersTableName"]["Value"] == {"Ref": "UsersTable"}
     assert outputs["TokensTableName"]["Value"] == {"Ref": "TokensTable"}
     assert outputs["SigningKeySecretArn"]["Value"] == {"Ref": "SigningKeySecret"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Alarms (README, Runbook)
+
+ALARMS = cfn.resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm")
+VARIABLES = GLOBALS["Environment"]["Variables"]
+NAMESPACE = VARIABLES["POWERTOOLS_METRICS_NAMESPACE"]
+SERVICE = VARIABLES["POWERTOOLS_SERVICE_NAME"]
+NOTIFY_TOPIC_IF_ANY = {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What an alarm watches and when it fires: `statistic` over `period` seconds above `threshold`, in
+    `periods` periods in a row."""
+
+    namespace: Any
+    metric: str
+    dimensions: dict[str, Any]
+    statistic: str
+    period: int
+    threshold: Any
+    periods: int = 1
+
+
+def _lambda_watch(function: str, metric: str) -> Watch:
+    return Watch("AWS/Lambda", metric, {"FunctionName": {"Ref": function}}, "Sum", 300, 0)
+
+
+def _dynamodb_query(table: str, metric: str) -> dict[str, str]:
+    return {
+        "Fn::Sub": f'SELECT SUM({metric}) FROM SCHEMA("AWS/DynamoDB", Operation, TableName) '
+        f"WHERE TableName = '${{{table}}}'"
+    }
+
+
+EXPECTED_ALARMS = {
+    "RefreshReuseAlarm": Watch(NAMESPACE, "RefreshReuseDetected", {"service": SERVICE}, "Sum", 60, 0),
+    "LoginFailuresAlarm": Watch(
+        NAMESPACE, "LoginFailures", {"service": SERVICE}, "Sum", 300, {"Ref": "LoginFailureAlarmThreshold"}
+    ),
+    "ApiServerErrorsAlarm": Watch(
+        "AWS/ApiGateway", "5XXError", {"ApiName": API["Name"], "Stage": {"Ref": "Stage"}}, "Average", 60, 0.05, 3
+    ),
+    # every function, so a new function without its alarms fails here
+    **{
+        f"{function}{metric}Alarm": _lambda_watch(function, metric)
+        for function in FUNCTIONS
+        for metric in ("Errors", "Throttles")
+    },
+}
+# every table: (metric, the Metrics Insights query that adds up its operations)
+EXPECTED_TABLE_ALARMS = {
+    f"{table}{metric}Alarm": _dynamodb_query(table, metric)
+    for table in TABLES
+    for metric in ("ThrottledRequests", "SystemErrors")
+}
+
+
+def test_alarms_when_declared_are_exactly_the_expected_ones() -> None:
+    assert set(ALARMS) == set(EXPECTED_ALARMS) | set(EXPECTED_TABLE_ALARMS)
+
+
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_ALARMS))
+def test_metric_alarm_for_each_watch_fires_above_its_threshold(logical_id: str) -> None:
+    watch = EXPECTED_ALARMS[logical_id]
+    properties = ALARMS[logical_id]["Properties"]
+
+    assert properties["Namespace"] == watch.namespace
+    assert properties["MetricName"] == watch.metric
+    assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == watch.dimensions
+    assert len(properties["Dimensions"]) == len(watch.dimensions)
+    assert (properties["Statistic"], properties["Period"]) == (watch.statistic, watch.period)
+    assert properties["Threshold"] == watch.threshold
+    assert properties["EvaluationPeriods"] == properties.get("DatapointsToAlarm", watch.periods) == watch.periods
+
+
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_TABLE_ALARMS))
+def test_table_alarm_for_each_table_sums_every_operation_over_5_minutes(logical_id: str) -> None:
+    properties = ALARMS[logical_id]["Properties"]
+    [query] = properties["Metrics"]
+
+    assert query["Expression"] == EXPECTED_TABLE_ALARMS[logical_id]
+    assert (query["Period"], query["ReturnData"]) == (300, True)
+    assert (properties["Threshold"], properties["EvaluationPeriods"]) == (0, 1)
+
+
+@pytest.mark.parametrize("logical_id", sorted(ALARMS))
+def test_alarm_for_each_alarm_fires_above_threshold_treats_no_data_as_fine_and_notifies_topic_if_any(
+    logical_id: str,
+) -> None:
+    properties = ALARMS[logical_id]["Properties"]
+
+    assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == NOTIFY_TOPIC_IF_ANY
+    assert properties["OKActions"] == NOTIFY_TOPIC_IF_ANY
+    assert "AlarmName" not in properties  # generated names carry the stack's: two stacks never collide
+
+
+@pytest.mark.parametrize("logical_id", sorted(ALARMS))
+def test_alarm_description_for_each_alarm_names_a_runbook_entry_in_the_readme(logical_id: str) -> None:
+    description = ALARMS[logical_id]["Properties"]["AlarmDescription"]
+    match = re.search(r'Runbook: README\.md, "([^"]+)"\.$', description)
+
+    assert match, description
+    assert re.search(rf"^### {re.escape(match[1])}$", README, re.MULTILINE), f"no runbook entry {match[1]!r}"
+
+
+def test_custom_metric_alarms_when_deployed_read_this_stacks_namespace() -> None:
+    # One namespace per stack: a dev stack in the same account never fires the prod stack's security alarms.
+    assert NAMESPACE == {"Fn::Sub": "ServerlessJwtAuth/${AWS::StackName}"}
+    assert SERVICE == "serverless-jwt-auth"
+
+
+@pytest.mark.parametrize("metric", ["RefreshReuseDetected", "LoginFailures"])
+def test_custom_metric_alarm_for_each_metric_watches_a_metric_the_layer_emits(metric: str) -> None:
+    sources = (REPO_ROOT / "layers" / "shared" / "auth_core").glob("*.py")
+
+    assert any(f'count("{metric}")' in source.read_text(encoding="utf-8") for source in sources)
+
+
+def test_alarm_email_when_empty_creates_no_topic() -> None:
+    parameter = TEMPLATE["Parameters"]["AlarmEmail"]
+    pattern = re.compile(parameter["AllowedPattern"])
+
+    assert parameter["Type"] == "String"
+    assert parameter["Default"] == ""
+    assert all(pattern.fullmatch(value) for value in ("", "ops@example.com"))
+    assert not any(pattern.fullmatch(value) for value in ("ops", "ops@example.com, x@example.com", " "))
+    assert TEMPLATE["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert RESOURCES["AlarmTopic"]["Condition"] == RESOURCES["AlarmTopicKey"]["Condition"] == "HasAlarmEmail"
+    assert TEMPLATE["Outputs"]["AlarmTopicArn"] == {
+        "Condition": "HasAlarmEmail",
+        "Description": "SNS topic the alarms notify (subscribe more endpoints to it)",
+        "Value": {"Ref": "AlarmTopic"},
+    }
+
+
+def test_alarm_topic_when_email_set_mails_it_through_its_own_key() -> None:
+    properties = RESOURCES["AlarmTopic"]["Properties"]
+
+    assert properties["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+    assert properties["DisplayName"] == {"Fn::Sub": "${AWS::StackName} alarms"}
+    # Not alias/aws/sns: CloudWatch can't use the AWS-managed key, and its notifications would be dropped silently.
+    assert properties["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}
+
+
+def test_alarm_topic_key_when_created_lets_only_the_account_and_cloudwatch_use_it() -> None:
+    key = RESOURCES["AlarmTopicKey"]
+    properties = key["Properties"]
+    administer, publish = properties["KeyPolicy"]["Statement"]
+
+    assert properties["EnableKeyRotation"] is True
+    assert properties["PendingWindowInDays"] == 7
+    assert properties["Description"] == {"Fn::Sub": "Encrypts the alarm notifications of ${AWS::StackName}"}
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Delete"  # it protects nothing that outlives it
+    assert administer == {
+        "Effect": "Allow",
+        "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    assert publish == {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+    }
+
+
+def test_login_failure_threshold_when_not_set_is_100_per_5_minutes() -> None:
+    parameter = TEMPLATE["Parameters"]["LoginFailureAlarmThreshold"]
+
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 100, 1)

@@ -136,7 +136,7 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @traced
-    @metrics.log_metrics
+    @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request_context = event.get("requestContext") or {}
         identity = request_context.get("identity") or {}

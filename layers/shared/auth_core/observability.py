@@ -7,10 +7,13 @@ Never pass a password, token, hash or key to any of these.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+if TYPE_CHECKING:
+    from auth_core.errors import ErrorCode
 
 logger = Logger()
 metrics = Metrics()
@@ -26,3 +29,13 @@ def audit(event: str, outcome: str, *, user_id: str | None = None, **fields: Any
 
 def count(metric: str) -> None:
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+
+
+def count_access_denied(reason: ErrorCode) -> None:
+    """One `AccessDenied` with the contract's error code as its `reason` dimension.
+
+    A metric of its own (EMF puts every metric of a record under the same dimensions), written at once. The reason is
+    an `ErrorCode`, so a dimension can only ever be one of the contract's codes, never anything a caller sent.
+    """
+    with single_metric(name="AccessDenied", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+        metric.add_dimension(name="reason", value=reason.value)
