@@ -1,4 +1,4 @@
-"""The local API Gateway (infra/gateway.py) against the real template and the real handlers, inside moto.
+"""The local API Gateway (infra/gateway/) against the real template and the real handlers, inside moto.
 
 Each test drives `LocalGateway.handle` as the HTTP server does; a spy on a function's `handler` shows the event it
 got, or replaces its answer with a broken one.
@@ -270,6 +270,26 @@ def test_a_known_path_with_another_method_is_404(
     reply = call(gateway, method, path, token="anything")
     assert (reply.status, reply.body) == (404, NOT_FOUND)
     assert authorizations == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW", "get", "ANY"])
+def test_a_method_api_gateway_does_not_have_finds_no_route(
+    gateway: LocalGateway, spy: Callable[..., Any], method: str
+) -> None:
+    authorizations = spy("AuthorizerFunction")
+    reply = call(gateway, method, "/me", token="anything")
+    assert (reply.status, reply.body) == (404, NOT_FOUND)
+    assert reply.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
+    assert authorizations == []
+
+
+def test_without_gateway_responses_no_route_is_api_gateways_403(template: dict[str, Any], log: list[str]) -> None:
+    bare = copy.deepcopy(template)
+    del bare["Resources"]["AuthApi"]["Properties"]["GatewayResponses"]
+    gateway = LocalGateway(bare, ROOT, log=log.append)
+    for method, path in [("PUT", "/me"), ("BREW", "/me"), ("GET", "/nope")]:
+        reply = call(gateway, method, path)
+        assert (reply.status, reply.body) == (403, {"message": "Missing Authentication Token"}), (method, path)
 
 
 def test_cors_preflight_needs_no_token(gateway: LocalGateway) -> None:
