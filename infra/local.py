@@ -3,7 +3,7 @@
 Starts the embedded backend (moto's DynamoDB and Secrets Manager with the template's tables and secret) unless the
 environment already names tables and a secret, creates the first admin when ADMIN_EMAIL and ADMIN_PASSWORD are set,
 and serves template.yaml's REST API on http://127.0.0.1:${PORT:-3000} through the local API Gateway
-(infra/gateway.py), which invokes the real handlers in this process. SIGINT or SIGTERM stops everything it started.
+(infra/gateway/), which invokes the real handlers in this process. SIGINT or SIGTERM stops everything it started.
 
 Local-only pages (API docs, a demo page) are served before the gateway: see `local_pages`.
 """
@@ -177,7 +177,12 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version  # no Python version in the Server header
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve  # noqa: N815
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """`do_<METHOD>` for every method: http.server answers 501 to a method it finds no `do_` for, but API Gateway
+        answers every method itself (a gateway response when no route has it), so every request goes to `_serve`."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # one line per request comes from the gateway (or _serve for local pages), without the query string

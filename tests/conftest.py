@@ -101,9 +101,11 @@ def stack(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def api(aws: dict[str, Any]) -> Any:
-    from tests.api import Api
+    """The API through the template's gateway (tests/gateway_api.py): `api.call(method, route, ...)` -> Reply.
+    Invocations may overlap: threads calling it at once run the handlers at once, as separate Lambda environments."""
+    from tests.gateway_api import GatewayApi, local_gateway
 
-    return Api()
+    return GatewayApi(local_gateway(aws["template"]))
 
 
 @pytest.fixture
@@ -126,25 +128,18 @@ def signed_in(api: Any) -> Any:
 
 
 @pytest.fixture
-def request_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def request_ids(api: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The requestContext.requestId of every function invocation (not the authorizer's), in order."""
     seen: list[str] = []
-    import tests.api as api_module
+    lambdas = api.gateway.lambdas
+    invoke = lambdas.invoke
 
-    original = api_module.handler_of
-
-    def recording(function: str) -> Any:
-        handler = original(function)
-        if function == "authorizer":
-            return handler
-
-        def invoke(event: dict[str, Any], context: Any) -> Any:
+    def recording(logical_id: str, event: dict[str, Any], request_id: str) -> Any:
+        if "requestContext" in event:  # the authorizer's TOKEN event has none
             seen.append(event["requestContext"]["requestId"])
-            return handler(event, context)
+        return invoke(logical_id, event, request_id)
 
-        return invoke
-
-    monkeypatch.setattr(api_module, "handler_of", recording)
+    monkeypatch.setattr(lambdas, "invoke", recording)
     return seen
 
 

@@ -1,19 +1,23 @@
-"""Schemathesis: generated requests for every operation of infra/openapi.json, sent to the local API, each response
-checked against the document (status, content type, body schema, declared headers) and for server errors.
+"""Schemathesis with every check it has (the CLI's `--checks all`): generated requests for every operation of
+infra/openapi.json, sent to the local API, each response checked against the document (status, content type, body
+schema, declared headers), for server errors, for schema-valid requests rejected and invalid ones accepted, for
+undeclared methods, and for authentication the document declares.
 
-One module fixture runs it all once (bounded: MAX_EXAMPLES per operation, mode and caller; reproducible:
-Hypothesis derandomized, no example database) and records every failed check; one test per check then asserts
-that check never failed. Callers: anonymous for every operation; for the protected ones also the admin (so the
-requests get past the authorizer into the handlers) and a normal user (403 on the admin routes); logout and
-logout-all get a freshly signed-in user per case, since each call ends that user's session(s).
-
+Two of the CLI's phases: coverage (deterministic cases at each boundary of the schema, missing and extra parts,
+undeclared methods, wrong content types) and fuzzing (Hypothesis, derandomized, no example database, MAX_EXAMPLES
+per operation, mode and caller); the stateful phase needs links between operations, which the document doesn't
+declare. One module fixture runs it all once and records every failed check;
+one test per check then asserts that check never failed. Callers: anonymous for every operation; for the protected
+ones also the admin (so the requests get past the authorizer into the handlers) and a normal user (403 on the admin
+routes); logout and logout-all get a freshly signed-in user per case, since each call ends that user's session(s).
 """
 
 from __future__ import annotations
 
+import string
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,26 +25,38 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS as REGISTERED_CHECKS
+from schemathesis.checks import load_all_checks
+from schemathesis.generation.meta import CoverageScenario
 
 from tests.e2e.localapi import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "infra" / "openapi.json"
 MAX_EXAMPLES = 25
 EXPECTED_OPERATIONS = 9
+NOT_FOUND = '{"error":"not_found","message":"No such route."}'  # the template's MISSING_AUTHENTICATION_TOKEN
+
+
+def undeclared_method_is_the_gateways_not_found(ctx: Any, response: schemathesis.Response, case: Any) -> bool:
+    """In place of schemathesis's `unsupported_method`, which wants 405: API Gateway answers a method a resource
+    doesn't have with the MISSING_AUTHENTICATION_TOKEN gateway response (the template makes it 404 not_found), and a
+    REST API can't answer 405 without a mock integration on every resource for every other method. OPTIONS is left
+    out, as `unsupported_method` leaves it out: the template's CORS preflight routes answer it."""
+    meta = case.meta
+    scenario = getattr(meta.phase.data, "scenario", None) if meta is not None else None
+    if scenario != CoverageScenario.UNSPECIFIED_HTTP_METHOD or response.request.method == "OPTIONS":
+        return True
+    if (response.status_code, response.text) != (404, NOT_FOUND):
+        raise AssertionError(f"{response.request.method} {case.path}: {response.status_code} {response.text[:200]}")
+    return True
+
+
+load_all_checks()
 CHECKS = (
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
+    *(check for check in REGISTERED_CHECKS.get_all() if check.__name__ != "unsupported_method"),
+    undeclared_method_is_the_gateways_not_found,
 )
 HYPOTHESIS = settings(
     max_examples=MAX_EXAMPLES,
@@ -53,6 +69,31 @@ HYPOTHESIS = settings(
 )
 # Requests that end a session get a caller of their own, signed in afresh for each case.
 ENDS_SESSIONS = {"POST /auth/logout", "POST /auth/logout-all"}
+# What `format: password` means for this API (a new password's description says it in words: length, character
+# classes, not common, not the email's local part): passwords the policy takes, as a client that read it would send.
+# Chunks of at most three characters between spaces: no 4-character local part of an email can be inside one.
+POLICY_PASSWORDS = st.builds(
+    "{} {} {} !".format,
+    st.sampled_from(string.ascii_uppercase),
+    st.lists(st.text(string.ascii_lowercase, min_size=3, max_size=3), min_size=3, max_size=12).map(" ".join),
+    st.integers(0, 999),
+)
+schemathesis.openapi.format("password", POLICY_PASSWORDS)
+# Findings reported rather than fixed here: (check, operation) -> (status, text of the answer) that identifies it.
+# A test fails when one of them is no longer found, so the entry goes with the fix.
+KNOWN = {
+    # refresh with neither the cookie nor a body token is 400 invalid_request: the document can't say "a cookie or
+    # a body field", so the request is schema-valid. A 401 (no credentials, like missing_token on the protected
+    # routes, RFC 6750 s3.1) would be accepted; that is functions/refresh/app.py's to change.
+    ("positive_data_acceptance", "POST /auth/refresh"): (
+        400,
+        "Send the refresh token in the refresh_token cookie or the body.",
+    ),
+    # logout reads the cookie only when the body has no token, so a malformed cookie beside a body token is not
+    # refused (204); no document can make a cookie's rules depend on the body. Refusing two copies that differ, as
+    # http.refresh_token_from already does for two cookies, would remove it.
+    ("negative_data_rejection", "POST /auth/logout"): (204, ""),
+}
 
 
 @dataclass(frozen=True)
@@ -60,10 +101,16 @@ class Finding:
     check: str
     operation: str
     caller: str
-    source: str  # positive, negative or explicit
+    source: str  # coverage, positive, negative or explicit
     status: int
     body: bytes
+    answer: str
     report: str
+
+    @property
+    def is_known(self) -> bool:
+        known = KNOWN.get((self.check, self.operation))
+        return known is not None and known[0] == self.status and known[1] in self.answer
 
     def __str__(self) -> str:
         return f"{self.check}: {self.operation} as {self.caller} ({self.source}) -> {self.status}\n{self.report}"
@@ -78,7 +125,13 @@ class Run:
     seconds: float = 0.0
 
     def failed(self, check: str) -> list[Finding]:
-        return [finding for finding in self.findings if finding.check == check]
+        return [finding for finding in self.findings if finding.check == check and not finding.is_known]
+
+
+@dataclass(frozen=True)
+class Target:
+    base_url: str
+    cursor: str  # a next_cursor the API returned: what the document says the cursor parameter takes
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -93,41 +146,52 @@ def _sent_body(response: schemathesis.Response) -> bytes:
 
 
 def _exercise(
-    run: Run, base_url: str, case: schemathesis.Case, caller: str, headers: dict[str, str], source: str
+    run: Run, target: Target, case: schemathesis.Case, caller: str, headers: dict[str, str], source: str
 ) -> None:
     label = case.operation.label
-    response = case.call(base_url=base_url, headers=headers, timeout=10)
+    if case.meta is not None and case.meta.generation.mode.is_positive and "cursor" in (case.query or {}):
+        case.query["cursor"] = target.cursor  # no schema can generate a cursor only the API hands out
+    response = case.call(base_url=target.base_url, headers=headers, timeout=10)
     run.cases[label] += 1
     run.statuses[(label, caller, response.status_code)] += 1
     for check in CHECKS:
         try:
             case.validate_response(response, checks=[check], headers=headers)
         except schemathesis.errors.FailureGroup as group:
+            sent, answer = _sent_body(response), response.text
             run.findings.append(
-                Finding(check.__name__, label, caller, source, response.status_code, _sent_body(response), str(group))
+                Finding(check.__name__, label, caller, source, response.status_code, sent, answer, str(group))
             )
 
 
-def _fuzz(run: Run, base_url: str, operation: Any, caller: str, headers: Callable[[], dict[str, str]]) -> None:
+def _cover(
+    run: Run, target: Target, cases: Iterable[schemathesis.Case], caller: str, headers: Callable[[], dict[str, str]]
+) -> None:
+    """The coverage phase's cases, the same ones for each caller."""
+    for case in cases:
+        _exercise(run, target, case, caller, headers(), "coverage")
+
+
+def _fuzz(run: Run, target: Target, operation: Any, caller: str, headers: Callable[[], dict[str, str]]) -> None:
     modes = [GenerationMode.POSITIVE]
     if operation.body or operation.query or operation.path_parameters:
         modes.append(GenerationMode.NEGATIVE)  # with nothing to negate, Hypothesis would find no case at all
     for mode in modes:
-        _generate(run, base_url, operation, mode, caller, headers)
+        _generate(run, target, operation, mode, caller, headers)
 
 
 def _generate(
-    run: Run, base_url: str, operation: Any, mode: GenerationMode, caller: str, headers: Callable[[], dict[str, str]]
+    run: Run, target: Target, operation: Any, mode: GenerationMode, caller: str, headers: Callable[[], dict[str, str]]
 ) -> None:
     @HYPOTHESIS
     @given(case=operation.as_strategy(generation_mode=mode))
     def generated(case: schemathesis.Case) -> None:
-        _exercise(run, base_url, case, caller, headers(), mode.value)
+        _exercise(run, target, case, caller, headers(), mode.value)
 
     generated()
 
 
-def _explicit_cases(run: Run, base_url: str, operation: Any, admin: dict[str, str]) -> None:
+def _explicit_cases(run: Run, target: Target, operation: Any, admin: dict[str, str]) -> None:
     """Bodies no JSON Schema generates: bytes that aren't UTF-8, and a text/plain body."""
     if not operation.body:
         return
@@ -135,7 +199,7 @@ def _explicit_cases(run: Run, base_url: str, operation: Any, admin: dict[str, st
     path_parameters = {parameter.name: "A" * 22 for parameter in operation.path_parameters}  # no such user
     for body, media_type in ((b'{"email": "\xff\xfe"}', "application/json"), ("hello", "text/plain")):
         case = operation.Case(body=body, media_type=media_type, path_parameters=path_parameters)
-        _exercise(run, base_url, case, "admin" if headers else "anonymous", headers, "explicit")
+        _exercise(run, target, case, "admin" if headers else "anonymous", headers, "explicit")
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +215,9 @@ def fuzzed(base_url: str) -> Run:
     def fresh_user() -> dict[str, str]:
         return _bearer(client.login(sessions_email, PASSWORD).body["access_token"])
 
+    first_page = client.request("GET", "/admin/users?limit=1", headers=admin).body
+    target = Target(base_url, cursor=first_page["next_cursor"])
+
     schema = schemathesis.openapi.from_path(DOCUMENT, config=schemathesis.Config())
     # No made-up Authorization header from the security scheme: each caller below sends its own, or none.
     schema.config.generation.update(with_security_parameters=False)
@@ -159,13 +226,24 @@ def fuzzed(base_url: str) -> Run:
     for result in schema.get_all_operations():
         operation = result.ok()
         run.operations.append(operation.label)
-        _fuzz(run, base_url, operation, "anonymous", dict)
+        # One mode at a time: asked for both at once, schemathesis 4.32 gives positive cases a negative case's value
+        # for an optional cookie (refresh_token=0 against its pattern).
+        coverage = [
+            case
+            for mode in GenerationMode
+            for case in schema.iter_coverage_cases(
+                operation, generation_modes=[mode], generation_config=schema.config.generation
+            )
+        ]
+        callers: list[tuple[str, Callable[[], dict[str, str]]]] = [("anonymous", dict)]
         if operation.label in ENDS_SESSIONS:
-            _fuzz(run, base_url, operation, "a freshly signed-in user", fresh_user)
+            callers.append(("a freshly signed-in user", fresh_user))
         elif operation.definition.raw.get("security"):
-            _fuzz(run, base_url, operation, "admin", lambda: admin)
-            _fuzz(run, base_url, operation, "user", lambda: user)
-        _explicit_cases(run, base_url, operation, admin)
+            callers += [("admin", lambda: admin), ("user", lambda: user)]
+        for caller, headers in callers:
+            _cover(run, target, coverage, caller, headers)
+            _fuzz(run, target, operation, caller, headers)
+        _explicit_cases(run, target, operation, admin)
     run.seconds = time.perf_counter() - started
     # The admin's and the user's tokens lasted the whole run (or their cases tested only the authorizer's 401).
     for caller in (admin, user):
@@ -186,9 +264,10 @@ def test_every_operation_was_exercised(fuzzed: Run) -> None:
     assert fuzzed.statuses[("GET /admin/users", "admin", 200)] > 0
     assert fuzzed.statuses[("GET /admin/users/{user_id}", "admin", 404)] > 0
     assert fuzzed.statuses[("GET /admin/users", "user", 403)] > 0
-    assert fuzzed.statuses[("GET /me", "admin", 200)] == fuzzed.statuses[("GET /me", "user", 200)] == 1
-    assert fuzzed.statuses[("POST /auth/logout-all", "a freshly signed-in user", 204)] == 1
-    assert fuzzed.statuses[("GET /me", "anonymous", 401)] == 1
+    assert fuzzed.statuses[("GET /me", "admin", 200)] > 0
+    assert fuzzed.statuses[("GET /me", "user", 200)] > 0
+    assert fuzzed.statuses[("POST /auth/logout-all", "a freshly signed-in user", 204)] > 0
+    assert fuzzed.statuses[("GET /me", "anonymous", 401)] > 0
 
 
 @pytest.mark.parametrize("check", [check.__name__ for check in CHECKS])
@@ -196,3 +275,11 @@ def test_check_holds_for_every_generated_case(fuzzed: Run, check: str) -> None:
     failures = fuzzed.failed(check)
     shown = "\n\n".join(str(finding) for finding in failures[:5])
     assert not failures, f"{len(failures)} case(s) failed {check}; the first ones:\n\n{shown}"
+
+
+@pytest.mark.parametrize(("check", "operation"), list(KNOWN))
+def test_known_finding_is_still_found(fuzzed: Run, check: str, operation: str) -> None:
+    """A known finding that no longer shows has been fixed: remove it from KNOWN."""
+    assert any(
+        finding.is_known for finding in fuzzed.findings if (finding.check, finding.operation) == (check, operation)
+    )

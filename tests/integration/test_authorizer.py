@@ -15,8 +15,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from auth_core import container
 from auth_core.errors import DependencyError
-from tests.api import LambdaContext, handler_of, load_event
 from tests.conftest import PASSWORD, TEST_ENV
+from tests.lambda_events import LambdaContext, handler_of, load_event
 
 SECRET_ID = TEST_ENV["SIGNING_KEY_SECRET_ARN"]
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/me"

@@ -14,8 +14,8 @@ import pytest
 
 from auth_core import container
 from infra import emergency_key
-from tests.api import LambdaContext, handler_of
 from tests.conftest import PASSWORD, TEST_ENV
+from tests.lambda_events import LambdaContext, handler_of
 
 SECRET = TEST_ENV["SIGNING_KEY_SECRET_ARN"]
 

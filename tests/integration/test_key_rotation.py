@@ -8,9 +8,9 @@ import pytest
 
 from auth_core.errors import DependencyError
 from auth_core.key_rotation import RotationError
-from tests.api import LambdaContext, handler_of
 from tests.conftest import TEST_ENV
 from tests.integration.test_login import claims_of
+from tests.lambda_events import LambdaContext, handler_of
 
 
 def rotate(aws) -> str:

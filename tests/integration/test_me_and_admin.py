@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api import LambdaContext, handler_of, load_event
+from tests.lambda_events import LambdaContext, handler_of, load_event
 
 
 def patch_user(api, admin, user_id, body):

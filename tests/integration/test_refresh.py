@@ -107,7 +107,7 @@ def test_refresh_rotated_out_token_after_grace_ends_the_session(api, aws, signed
 
     assert reuse.status == 401
     assert reuse.body["error"] == "token_revoked"
-    assert reuse.header("WWW-Authenticate").startswith("Bearer")
+    assert reuse.header("x-amzn-Remapped-WWW-Authenticate").startswith("Bearer")  # renamed by API Gateway
     # The legitimate holder's newer token dies with the session: the thief and the user both sign in again.
     assert refresh(api, successor["refresh_token"]).body["error"] == "token_revoked"
     assert api.call("GET", "/me", token=successor["access_token"]).body["error"] == "token_revoked"

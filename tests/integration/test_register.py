@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.api import LambdaContext, handler_of, load_event
 from tests.conftest import PASSWORD, TEST_ENV
+from tests.lambda_events import LambdaContext, handler_of, load_event
 
 
 def stored_user(aws, email: str) -> dict | None:

@@ -1,7 +1,7 @@
 """HTTP for the handlers: the resolver, the error contract, security headers, CORS, the refresh cookie, the caller.
 
-Every response leaves through `entry_point`, which adds the security headers, refuses oversized bodies and turns
-anything unexpected into a contract-shaped 500 carrying the request id (never a trace).
+Every response leaves through `entry_point`, which adds the security headers, refuses bodies that are too large or
+not JSON objects, and turns anything unexpected into a contract-shaped 500 carrying the request id (never a trace).
 """
 
 from __future__ import annotations
@@ -160,11 +160,17 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
 
 
 def _refuse_body(event: dict[str, Any]) -> ValidationFailedError | None:
-    """Refuse a body before the resolver sees it when it is too large, not UTF-8 or not JSON (API Gateway passes bytes
-    it can't read as text base64-encoded); a readable base64 body is decoded in place so the resolver sees text."""
+    """Refuse a body before the resolver sees it when it is too large, not UTF-8 (API Gateway passes bytes it can't
+    read as text base64-encoded), not said to be JSON, not JSON, or a JSON array; a readable base64 body is decoded
+    in place so the resolver sees text."""
     body = event.get("body") or ""
     if len(body) > get_settings().MAX_BODY_BYTES:
         return ValidationFailedError("The request body is too large.", details=[])
+    # Every body is JSON (CONTRACT.md). Powertools parses form and multipart types itself, and a multipart type
+    # without a boundary makes it raise a bare ValueError (a 500): refuse any other declared type first.
+    content_type = _header(event, "Content-Type")
+    if content_type is not None and content_type.partition(";")[0].strip().lower() != JSON:
+        return ValidationFailedError(details=[{"field": "Content-Type", "message": "must be application/json"}])
     if event.get("isBase64Encoded") and body:
         try:
             body = base64.b64decode(body, validate=True).decode("utf-8")
@@ -173,6 +179,18 @@ def _refuse_body(event: dict[str, Any]) -> ValidationFailedError | None:
         event["body"], event["isBase64Encoded"] = body, False
     if body and not _is_json(body):
         return ValidationFailedError(details=[{"field": "body", "message": NOT_JSON}])
+    # Every request body is an object. Powertools unwraps a list to its first item for a field that isn't a list
+    # (meant for repeated form fields), so `[{...}, "junk"]` would pass as `{...}`.
+    if body.lstrip(" \t\r\n").startswith("["):
+        return ValidationFailedError(details=[{"field": "body", "message": "must be a JSON object"}])
+    return None
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    """A request header's value, whatever the case of its name."""
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
     return None
 
 

@@ -35,7 +35,9 @@ PREFIX = "rt1"
 MAX_LENGTH = 1600  # an internationalized email of 254 characters, base64url-encoded, fits
 _SECRET_BYTES = 32
 _TAG_BYTES = 16  # 128 bits: forging one means guessing it, online, against a rate-limited endpoint
-_SHAPE = re.compile(r"rt1\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{4,1400})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{22})")
+# The whole shape (infra/openapi.py publishes it, so schema-driven clients send only what could be a token).
+PATTERN = r"rt1\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{4,1400})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{22})"
+_SHAPE = re.compile(PATTERN)
 
 
 def _b64(data: bytes) -> str:
