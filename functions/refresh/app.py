@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from auth_core import container
-from auth_core.errors import InvalidRequestError
+from auth_core.errors import MissingTokenError
 from auth_core.http import build_resolver, entry_point, refresh_token_from, token_pair_response
 from auth_core.models import RefreshRequest, TokenPair
 
@@ -16,8 +16,10 @@ app = build_resolver()
 @app.post("/auth/refresh", summary="Rotate the refresh token", tags=["auth"])
 def refresh(request: Annotated[RefreshRequest | None, Body()] = None) -> Response[TokenPair]:
     token = refresh_token_from(app, request.refresh_token if request else None)
-    if token is None:
-        raise InvalidRequestError("Send the refresh token in the refresh_token cookie or the body.")
+    if token is None:  # no credentials at all: RFC 6750 s3.1 answers 401 without an error code, as missing_token does
+        raise MissingTokenError(
+            "You are not signed in: send the refresh token in the refresh_token cookie or the body."
+        )
     return token_pair_response(container.auth_service().refresh(refresh_token=token))
 
 

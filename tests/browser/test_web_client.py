@@ -151,7 +151,7 @@ def test_login_reaches_the_dashboard(context: BrowserContext, base_url: str, art
     network = watch(page)
     page.goto("/")
     page.locator("#login-view").wait_for()
-    assert network.calls() == [("POST", "/auth/refresh", 400, "invalid_request")]  # no cookie yet: not signed in
+    assert network.calls() == [("POST", "/auth/refresh", 401, "missing_token")]  # no cookie yet: not signed in
     assert page.is_hidden("#message")
     page.screenshot(path=artifacts / "login.png")
 

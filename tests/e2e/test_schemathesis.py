@@ -81,19 +81,6 @@ POLICY_PASSWORDS = st.builds(
 schemathesis.openapi.format("password", POLICY_PASSWORDS)
 # Findings reported rather than fixed here: (check, operation) -> (status, text of the answer) that identifies it.
 # A test fails when one of them is no longer found, so the entry goes with the fix.
-KNOWN = {
-    # refresh with neither the cookie nor a body token is 400 invalid_request: the document can't say "a cookie or
-    # a body field", so the request is schema-valid. A 401 (no credentials, like missing_token on the protected
-    # routes, RFC 6750 s3.1) would be accepted; that is functions/refresh/app.py's to change.
-    ("positive_data_acceptance", "POST /auth/refresh"): (
-        400,
-        "Send the refresh token in the refresh_token cookie or the body.",
-    ),
-    # logout reads the cookie only when the body has no token, so a malformed cookie beside a body token is not
-    # refused (204); no document can make a cookie's rules depend on the body. Refusing two copies that differ, as
-    # http.refresh_token_from already does for two cookies, would remove it.
-    ("negative_data_rejection", "POST /auth/logout"): (204, ""),
-}
 
 
 @dataclass(frozen=True)
@@ -106,11 +93,6 @@ class Finding:
     body: bytes
     answer: str
     report: str
-
-    @property
-    def is_known(self) -> bool:
-        known = KNOWN.get((self.check, self.operation))
-        return known is not None and known[0] == self.status and known[1] in self.answer
 
     def __str__(self) -> str:
         return f"{self.check}: {self.operation} as {self.caller} ({self.source}) -> {self.status}\n{self.report}"
@@ -125,7 +107,7 @@ class Run:
     seconds: float = 0.0
 
     def failed(self, check: str) -> list[Finding]:
-        return [finding for finding in self.findings if finding.check == check and not finding.is_known]
+        return [finding for finding in self.findings if finding.check == check]
 
 
 @dataclass(frozen=True)
@@ -275,11 +257,3 @@ def test_check_holds_for_every_generated_case(fuzzed: Run, check: str) -> None:
     failures = fuzzed.failed(check)
     shown = "\n\n".join(str(finding) for finding in failures[:5])
     assert not failures, f"{len(failures)} case(s) failed {check}; the first ones:\n\n{shown}"
-
-
-@pytest.mark.parametrize(("check", "operation"), list(KNOWN))
-def test_known_finding_is_still_found(fuzzed: Run, check: str, operation: str) -> None:
-    """A known finding that no longer shows has been fixed: remove it from KNOWN."""
-    assert any(
-        finding.is_known for finding in fuzzed.findings if (finding.check, finding.operation) == (check, operation)
-    )

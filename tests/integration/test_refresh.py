@@ -279,10 +279,26 @@ def test_refresh_malformed_token_answers_400_invalid_request(api, token):
         assert (reply.status, reply.body["error"]) == (400, "invalid_request")
 
 
-def test_refresh_without_any_token_answers_400_invalid_request(api):
+def test_refresh_without_any_token_answers_401_missing_token(api):
     reply = api.call("POST", "/auth/refresh")
 
+    assert (reply.status, reply.body["error"]) == (401, "missing_token")
+
+
+@pytest.mark.parametrize("route", ["/auth/refresh", "/auth/logout"])
+def test_body_token_and_a_different_cookie_answer_400_invalid_request(api, signed_in, route):
+    ada, bob = signed_in("ada@example.com"), signed_in("bob@example.com")
+
+    reply = api.call(
+        "POST",
+        route,
+        body={"refresh_token": ada["refresh_token"]},
+        headers={"Cookie": f"refresh_token={bob['refresh_token']}"},
+    )
+
     assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert refresh(api, bob["refresh_token"]).status == 200  # neither session was touched
+    assert refresh(api, ada["refresh_token"]).status == 200
 
 
 def test_refresh_two_different_cookies_answers_400_invalid_request(api, signed_in):

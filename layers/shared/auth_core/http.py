@@ -275,9 +275,11 @@ def client_of(app: APIGatewayRestResolver) -> Client:
 
 def refresh_token_from(app: APIGatewayRestResolver, body_token: str | None) -> str | None:
     """The refresh token from the body, else from the cookie. Conflicting copies are a malformed request."""
-    if body_token is not None:
-        return body_token
     cookie_values = _cookie_values(app, REFRESH_COOKIE)
+    if body_token is not None:
+        if any(value != body_token for value in cookie_values):
+            raise InvalidRequestError("The refresh token in the body and the one in the cookie differ.")
+        return body_token
     if not cookie_values:
         return None
     if len(set(cookie_values)) > 1:
