@@ -330,3 +330,78 @@ def test_login_device_credential_is_no_session_credential(api, ada):
     assert api.call("GET", "/me", token=device).body["error"] == "invalid_token"
     refreshed = api.call("POST", "/auth/refresh", body={"refresh_token": device})
     assert (refreshed.status, refreshed.body["error"]) == (400, "invalid_request")
+
+
+def test_login_second_account_in_the_same_browser_keeps_the_first_ones_known_device(api, ada, clock):
+    """Found by the attack review: one `device` cookie per browser used to name one account, so signing in to a
+    second account took the first one's known device away, and its owner could be kept out again."""
+    work = {"email": "ada.work@example.com", "password": PASSWORD}
+    assert api.call("POST", "/auth/register", body=work).status == 201
+    jar = device_of(login(api, RIGHT))
+    jar = device_of(login(api, work, jar))  # the same browser: the cookie is replaced by the second login's
+    fail(api, throttle.FREE_FAILURES + 1)  # the attacker, elsewhere, locks ada's account budget
+
+    assert login(api, RIGHT, jar).status == 200
+    assert login(api, work, jar).status == 200
+
+
+def test_login_success_keeps_failures_counted_while_it_checked_its_password(api, ada, monkeypatch):
+    """Found by the attack review: the owner's success used to delete the budget unconditionally, erasing failures
+    (and the lock) that an attacker's guesses had counted while the owner's bcrypt ran."""
+    from auth_core import container
+    from auth_core.errors import InvalidCredentialsError, TooManyAttemptsError
+
+    service = container.auth_service()
+    real_verify = service._hasher.verify
+    owner_checking, attacker_done = threading.Event(), threading.Event()
+
+    def verify(password, password_hash):
+        if password == PASSWORD:  # the owner's attempt: counted already, now in bcrypt
+            owner_checking.set()
+            attacker_done.wait(30)
+        return real_verify(password, password_hash)
+
+    monkeypatch.setattr(service._hasher, "verify", verify)
+    owner = threading.Thread(target=lambda: service.login(**RIGHT))
+    owner.start()
+    assert owner_checking.wait(30)
+
+    def guesses() -> int:
+        verdicts = 0
+        for _ in range(10):
+            try:
+                service.login(**WRONG)
+            except InvalidCredentialsError:
+                verdicts += 1
+            except TooManyAttemptsError:
+                break
+        return verdicts
+
+    during = guesses()
+    attacker_done.set()
+    owner.join(30)
+    after = guesses()
+
+    assert during + after <= throttle.FREE_FAILURES  # the owner's own attempt took one of the five
+
+
+def test_login_right_password_during_a_dynamodb_outage_brings_no_lock(api, ada, monkeypatch):
+    """Found by the attack review: a right-password login whose session write failed (503) stayed counted as a
+    failure, so five of them during an outage locked the owner out once DynamoDB was back."""
+    from botocore.exceptions import ClientError
+
+    from auth_core import container
+
+    client = container.dynamodb()
+
+    def throttled(**_):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "TransactWriteItems")
+
+    client.meta.events.register_first("before-call.dynamodb.TransactWriteItems", throttled, unique_id="outage")
+    try:
+        during = [api.call("POST", "/auth/login", body=RIGHT).status for _ in range(throttle.FREE_FAILURES + 1)]
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="outage")
+
+    assert during == [503] * (throttle.FREE_FAILURES + 1)
+    assert api.call("POST", "/auth/login", body=RIGHT).status == 200

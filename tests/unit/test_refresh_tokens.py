@@ -99,17 +99,41 @@ def test_not_shaped_like_a_refresh_token_is_a_malformed_request(value: str) -> N
         codec().parse(value)
 
 
-def test_device_credential_is_bound_to_its_account() -> None:
-    devices = DeviceCredentials(Keys(OLD))  # type: ignore[arg-type]
-    device_id, value = devices.issue(email="ada@example.com")
+def devices(current: SigningKey = OLD, previous: SigningKey | None = None) -> DeviceCredentials:
+    return DeviceCredentials(Keys(current, previous))  # type: ignore[arg-type]
 
-    assert devices.device_of(value, email="ada@example.com") == device_id
-    assert devices.device_of(value, email="bob@example.com") is None
-    assert devices.device_of(value.replace(device_id, "D" * 22), email="ada@example.com") is None
+
+def test_device_credential_is_bound_to_its_account() -> None:
+    value = devices().issue(email="ada@example.com", presented=None)
+    device_id = value.split(".")[1]
+
+    assert devices().device_of(value, email="ada@example.com") == device_id
+    assert devices().device_of(value, email="bob@example.com") is None
+    assert devices().device_of(value.replace(device_id, "D" * 22), email="ada@example.com") is None
+
+
+def test_device_credential_keeps_every_account_signed_in_on_the_device() -> None:
+    """A second account in the same browser must not take the first one's known device away."""
+    value = devices().issue(email="ada@example.com", presented=None)
+    value = devices().issue(email="ada.work@example.com", presented=value)
+
+    assert devices().device_of(value, email="ada@example.com") == value.split(".")[1]
+    assert devices().device_of(value, email="ada.work@example.com") == value.split(".")[1]
+    assert devices().device_of(value, email="bob@example.com") is None
+
+
+def test_device_credential_remembers_the_last_five_accounts() -> None:
+    value = None
+    for index in range(7):
+        value = devices().issue(email=f"user{index}@example.com", presented=value)
+
+    assert value is not None
+    remembered = [index for index in range(7) if devices().device_of(value, email=f"user{index}@example.com")]
+    assert remembered == [2, 3, 4, 5, 6]
 
 
 def test_device_credential_survives_one_rotation_not_two() -> None:
-    device_id, value = DeviceCredentials(Keys(OLD)).issue(email="ada@example.com")  # type: ignore[arg-type]
+    value = devices(OLD).issue(email="ada@example.com", presented=None)
 
-    assert DeviceCredentials(Keys(NEW, OLD)).device_of(value, email="ada@example.com") == device_id  # type: ignore[arg-type]
-    assert DeviceCredentials(Keys(OTHER, NEW)).device_of(value, email="ada@example.com") is None  # type: ignore[arg-type]
+    assert devices(NEW, OLD).device_of(value, email="ada@example.com") == value.split(".")[1]
+    assert devices(OTHER, NEW).device_of(value, email="ada@example.com") is None

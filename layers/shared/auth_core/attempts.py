@@ -49,8 +49,8 @@ class AttemptsRepository:
         self._client = client
         self._table = table
 
-    def count(self, key: dict[str, dict[str, str]], seen: LoginAttempts, *, now: float) -> None:
-        """Count one attempt on this budget, or TooManyAttemptsError while it is locked."""
+    def count(self, key: dict[str, dict[str, str]], seen: LoginAttempts, *, now: float) -> LoginAttempts:
+        """Count one attempt on this budget (the state as counted), or TooManyAttemptsError while it is locked."""
         for _ in range(_COUNT_TRIES):
             wait = seen.retry_after(now)
             if wait > 0:
@@ -76,7 +76,7 @@ class AttemptsRepository:
                     ExpressionAttributeValues=values,
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-                return
+                return counted
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
                     raise DependencyError() from exc
@@ -85,3 +85,22 @@ class AttemptsRepository:
             except BotoCoreError as exc:
                 raise DependencyError() from exc
         raise TooManyAttemptsError(1)
+
+    def uncount(self, key: dict[str, dict[str, str]], *, counted: LoginAttempts, previous: LoginAttempts) -> None:
+        """Take back an attempt that turned out to be no failure, if nothing was counted after it. Best effort: it
+        runs after a failure of DynamoDB, which may well fail again (the attempt then stays counted)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET failures = :failures, locked_until = :lock, version = :version",
+                ConditionExpression="version = :counted",
+                ExpressionAttributeValues={
+                    ":failures": n(previous.failures),
+                    ":lock": n(previous.locked_until),
+                    ":version": n(counted.version + 1),
+                    ":counted": n(counted.version),
+                },
+            )
+        except (ClientError, BotoCoreError):
+            return

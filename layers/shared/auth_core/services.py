@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from auth_core.attempts import attempts_key
 from auth_core.errors import (
+    DependencyError,
     EmailTakenError,
     InvalidCredentialsError,
     InvalidTokenError,
@@ -134,7 +135,7 @@ class AuthService:
         user, attempts = self._sessions.login_state(email, device_id)
         now = self._clock()
         try:
-            self._attempts.count(budget, attempts, now=now)
+            counted = self._attempts.count(budget, attempts, now=now)
         except TooManyAttemptsError:
             audit("login", "throttled", user_id=user.id if user else None, budget="device" if device_id else "account")
             count("LoginThrottled")
@@ -154,21 +155,24 @@ class AuthService:
         session_id = new_id()
         refresh = self._refresh_tokens.first(session_id=session_id, email=user.email)
         absolute_expiry = now + self._policy.max_lifetime
-        self._sessions.start(
-            NewSession(
-                id=session_id,
-                user_id=user.id,
-                email=user.email,
-                refresh_hash=refresh.hash,
-                created_at=now,
-                expires_at=min(now + self._policy.refresh_ttl, absolute_expiry),
-                absolute_expires_at=absolute_expiry,
-                user_agent=client.user_agent,
-                ip=client.ip,
-            ),
-            spent_budget=budget,
+        session = NewSession(
+            id=session_id,
+            user_id=user.id,
+            email=user.email,
+            refresh_hash=refresh.hash,
+            created_at=now,
+            expires_at=min(now + self._policy.refresh_ttl, absolute_expiry),
+            absolute_expires_at=absolute_expiry,
+            user_agent=client.user_agent,
+            ip=client.ip,
         )
-        _, device_credential = self._devices.issue(email=user.email, device_id=device_id)
+        try:
+            self._sessions.start(session, spent_budget=budget, counted_version=counted.version)
+        except DependencyError:
+            # The right password, but no session: this attempt was no failure, so it must not bring a lock closer.
+            self._attempts.uncount(budget, counted=counted, previous=attempts)
+            raise
+        device_credential = self._devices.issue(email=user.email, presented=client.device_credential)
         audit("login", "success", user_id=user.id, session_id=session_id)
         count("Logins")
         pair = self._pair(user, session_id, refresh.value, refresh_left=absolute_expiry - now)

@@ -114,8 +114,9 @@ class SessionsRepository:
         users, attempts = items.get(self._users, []), items.get(self._tokens, [])
         return (to_record(users[0]) if users else None), to_attempts(attempts[0] if attempts else None)
 
-    def start(self, session: NewSession, *, spent_budget: dict[str, dict[str, str]]) -> None:
-        """A new session with its first refresh token; the login-attempt budget that let it in starts afresh."""
+    def start(self, session: NewSession, *, spent_budget: dict[str, dict[str, str]], counted_version: int) -> None:
+        """A new session with its first refresh token; the login-attempt budget that let it in starts afresh, unless
+        other attempts were counted on it while this one checked its password (their failures and lock stand)."""
         item = {
             **session_key(session.id),
             "user_id": s(session.user_id),
@@ -129,19 +130,26 @@ class SessionsRepository:
             "user_agent": s(session.user_agent),
             "ip": s(session.ip),
         }
-        with dependency_call():
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Delete": {"TableName": self._tokens, "Key": spent_budget}},
-                    {
-                        "Put": {
-                            "TableName": self._tokens,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
+        put: Any = {
+            "TableName": self._tokens,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        reset: Any = {
+            "TableName": self._tokens,
+            "Key": spent_budget,
+            "ConditionExpression": "version = :counted",
+            "ExpressionAttributeValues": {":counted": n(counted_version)},
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[{"Delete": reset}, {"Put": put}])
+        except ClientError as exc:
+            if cancellation_codes(exc)[:1] != ["ConditionalCheckFailed"]:
+                raise DependencyError() from exc
+            with dependency_call():  # counted on meanwhile: the session alone
+                self._client.put_item(**put)
+        except BotoCoreError as exc:
+            raise DependencyError() from exc
 
     def refresh_state(self, *, session_id: str, email: str) -> tuple[Session | None, UserRecord | None]:
         """For a refresh, in one round trip: the session and its user as stored now."""
