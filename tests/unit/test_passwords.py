@@ -267,3 +267,25 @@ def test_verify_with_hash_runs_one_bcrypt(hasher: PasswordHasher, checkpw_calls:
 
 def test_verify_without_hash_never_true_for_any_password(hasher: PasswordHasher) -> None:
     assert not any(hasher.verify(attempt, None) for attempt in ("", "x", "correct horse battery staple 42"))
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "Pass word1234",  # a space inside the common word
+        "Pass.word1234",  # punctuation inside
+        "Pass\u00adword1234",  # SOFT HYPHEN: invisible, NFKC keeps it
+        "Pass\u2060word1234",  # WORD JOINER: invisible, NFKC keeps it
+        "Password1234\u200b",  # ZERO WIDTH SPACE at the end
+        "Password!Password!",  # a common password twice
+        "Password123\u0661",  # ARABIC-INDIC DIGIT ONE: a digit, but not an ASCII one
+    ],
+)
+def test_password_common_word_hidden_by_separators_invisibles_digits_or_repetition_refused(password: str) -> None:
+    """Found by the attack review: only decorations at the two ends were caught."""
+    assert "is too common" in password_problems(password)
+
+
+@pytest.mark.parametrize("password", ["correct horse battery staple 42", "Tr0ub4dor&3 extra", "Quantum-Leap-2042!"])
+def test_password_strong_ones_with_separators_still_accepted(password: str) -> None:
+    assert password_problems(password) == []

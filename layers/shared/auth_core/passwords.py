@@ -69,14 +69,25 @@ def password_problems(password: str, *, email: str = "") -> list[str]:
     # casefold, not lower: caseless matching (The Unicode Standard, s3.13 Default Case Algorithms), so "STRAUSS"
     # contains "strauß".
     folded = normalized.casefold()
-    # "Password2024!" is "password" with decorations: refuse the decorated forms of a common password too.
-    core = folded.strip(string.digits + string.punctuation + string.whitespace)
-    if folded in _common_passwords() or core in _common_passwords():
+    if any(form in _common_passwords() for form in _common_forms(folded)):
         problems.append("is too common")
     local_part = normalize_password(email.partition("@")[0]).casefold()
     if len(local_part) >= 4 and local_part in folded:
         problems.append("must not contain your email address")
     return problems
+
+
+def _common_forms(folded: str) -> set[str]:
+    """The common password a decorated one may hide (CONTRACT.md "Passwords": a decorated form of a common password
+    is just as common): "Password2024!" (decorations around it), "Pass word.1234" or "Pass\u00adword" (separators or
+    invisible characters inside it), "Password123\u0661" (digits of another script), "Password!Password!" (repeated)."""
+    around = folded.strip(string.digits + string.punctuation + string.whitespace)
+    letters = "".join(character for character in folded if character.isalpha())
+    forms = {folded, around, letters}
+    for repeats in range(2, len(letters) // 4 + 1):
+        if len(letters) % repeats == 0 and letters[: len(letters) // repeats] * repeats == letters:
+            forms.add(letters[: len(letters) // repeats])
+    return {form for form in forms if len(form) >= 4}
 
 
 def _prehash(password: str) -> bytes:
