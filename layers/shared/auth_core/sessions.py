@@ -4,7 +4,7 @@ Items (partition key `pk`, DynamoDB TTL on `expires_at`; TTL deletes lazily, so 
 - `SES#<session id>`: one login session. It holds the hash of its one live refresh token (`current_hash`) and of the
   one rotated out last (`previous_hash`, with `rotated_at`), so "exactly one live refresh token" is one conditional
   write on this item. `active` or `revoked`; `expires_at` is the idle expiry, capped by `absolute_expires_at`.
-- `JTI#<access token jti>`: a denylisted access token, kept until the token can no longer be accepted.
+- `JTI#<access token jti>`: the access-token denylist (auth_core.denylist), written with the session it ends.
 - `ATTEMPTS#...`: login-attempt budgets (auth_core.attempts).
 Every multi-item change is one transaction, so nothing is ever half-written.
 """
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from auth_core.attempts import attempts_key, to_attempts
+from auth_core.denylist import denylist_item, denylist_key
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
 from auth_core.errors import DependencyError, TokenRevokedError
 from auth_core.users import to_record
@@ -216,9 +217,7 @@ class SessionsRepository:
         writes: list[Any] = [{"Update": self._end_update(session_id, now)} for session_id in sorted(session_ids)]
         if denied is not None:
             jti, until = denied
-            writes.append(
-                {"Put": {"TableName": self._tokens, "Item": {"pk": s(f"JTI#{jti}"), "expires_at": n(int(until) + 1)}}}
-            )
+            writes.append({"Put": {"TableName": self._tokens, "Item": denylist_item(jti, until=until)}})
         if writes:
             with dependency_call():
                 self._client.transact_write_items(TransactItems=writes)
@@ -228,7 +227,7 @@ class SessionsRepository:
         items = self._batch_get(
             {
                 self._tokens: {
-                    "Keys": [{"pk": s(f"JTI#{jti}")}, session_key(session_id)],
+                    "Keys": [denylist_key(jti), session_key(session_id)],
                     "ConsistentRead": True,
                     "ProjectionExpression": "pk, user_id, #s, created_at, absolute_expires_at, expires_at",
                     "ExpressionAttributeNames": {"#s": "status"},
@@ -239,7 +238,7 @@ class SessionsRepository:
         by_key = {read_s(item, "pk"): item for item in items.get(self._tokens, [])}
         session_item, users = by_key.get(f"SES#{session_id}"), items.get(self._users, [])
         return (
-            f"JTI#{jti}" in by_key,
+            read_s(denylist_key(jti), "pk") in by_key,
             to_session(session_item) if session_item else None,
             to_record(users[0]) if users else None,
         )
