@@ -277,7 +277,7 @@ def refresh_token_from(app: APIGatewayRestResolver, body_token: str | None) -> s
     """The refresh token from the body, else from the cookie. Conflicting copies are a malformed request."""
     cookie_values = _cookie_values(app, REFRESH_COOKIE)
     if body_token is not None:
-        if any(value != body_token for value in cookie_values):
+        if any(value != body_token for value in _cookie_values(app, REFRESH_COOKIE, keep_empty=True)):
             raise InvalidRequestError("The refresh token in the body and the one in the cookie differ.")
         return body_token
     if not cookie_values:
@@ -298,7 +298,7 @@ def _refuse_cross_site(app: APIGatewayRestResolver) -> None:
         raise InvalidRequestError("This origin may not use the refresh cookie.")
 
 
-def _cookie_values(app: APIGatewayRestResolver, name: str) -> list[str]:
+def _cookie_values(app: APIGatewayRestResolver, name: str, *, keep_empty: bool = False) -> list[str]:
     headers = app.current_event.multi_value_headers or {}
     lines = [value for key, values in headers.items() if key.lower() == "cookie" for value in values or []]
     if not lines and app.current_event.headers:
@@ -307,7 +307,7 @@ def _cookie_values(app: APIGatewayRestResolver, name: str) -> list[str]:
     for line in lines:
         for pair in line.split(";"):
             key, separator, value = pair.strip().partition("=")
-            if separator and key == name and value:
+            if separator and key == name and (value or keep_empty):
                 values.append(value.strip().strip('"'))
     return values
 

@@ -91,7 +91,8 @@ class RefreshTokenCodec:
         return None
 
     def parse(self, value: str) -> RefreshToken:
-        """A token we issued. Not even shaped like one: 400 invalid_request; a bad tag: 401 invalid_token."""
+        """A token we issued. Not even shaped like one: 400 invalid_request; shaped like one but not ours (a bad
+        tag, parts that don't decode): 401 invalid_token, as the document's pattern promises clients."""
         match = _SHAPE.fullmatch(value) if len(value) <= MAX_LENGTH else None
         if match is None:
             raise InvalidRequestError()
@@ -101,7 +102,7 @@ class RefreshTokenCodec:
             _unb64(secret_part)
             tag = _unb64(tag_part)
         except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidRequestError() from exc
+            raise InvalidTokenError("The refresh token is invalid.") from exc
         body = value.rpartition(".")[0]
         if not any(hmac.compare_digest(tag, self._tag(key, body)) for key in self._versions()):
             raise InvalidTokenError("The refresh token is invalid.")
