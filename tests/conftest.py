@@ -191,3 +191,22 @@ def operator_types(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         monkeypatch.setattr("sys.stdin", OperatorStdin(answer + "\n", is_terminal=on_terminal))
 
     return set_stdin
+
+
+@pytest.fixture
+def atomic_dynamodb(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's in-process backend is not thread-safe; DynamoDB makes each API call atomic, so do the same for the
+    service's client. Calls of different requests still interleave freely between one another (read, then write):
+    the races the concurrency tests stage, as separate Lambdas would run them."""
+    import threading
+
+    from auth_core import container
+
+    client, lock = container.dynamodb(), threading.Lock()
+    real_call = client._make_api_call
+
+    def atomic_call(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return real_call(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_make_api_call", atomic_call)

@@ -5,30 +5,12 @@ findings it proved are fixed and their tests live beside the feature (test_brute
 
 from __future__ import annotations
 
-import threading
-
-import pytest
-
 from auth_core import throttle
 from tests.conftest import PASSWORD
 
 ADA = "ada@example.com"
 RIGHT = {"email": ADA, "password": PASSWORD}
 WRONG = {"email": ADA, "password": "wrong password 123"}
-
-
-@pytest.fixture
-def atomic(monkeypatch):
-    from auth_core import container
-
-    client, lock = container.dynamodb(), threading.Lock()
-    real = client._make_api_call
-
-    def call(*args, **kwargs):
-        with lock:
-            return real(*args, **kwargs)
-
-    monkeypatch.setattr(client, "_make_api_call", call)
 
 
 def device_of(reply) -> str | None:

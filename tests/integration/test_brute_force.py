@@ -179,7 +179,7 @@ def test_login_a_simulated_week_of_patient_guessing_never_errs_and_never_unlocks
     assert int(attempts_item(aws)["failures"]["N"]) == throttle.MAX_COUNTED
 
 
-def test_login_thirty_concurrent_guesses_get_at_most_the_free_attempts(api, aws, ada, monkeypatch):
+def test_login_thirty_concurrent_guesses_get_at_most_the_free_attempts(api, aws, ada, monkeypatch, atomic_dynamodb):
     """Issue 9.3: thirty wrong guesses forced to interleave as thirty Lambdas would: every one reads the budget
     before any of them writes. Each attempt must be counted before its password is checked."""
     from auth_core import container
@@ -187,7 +187,6 @@ def test_login_thirty_concurrent_guesses_get_at_most_the_free_attempts(api, aws,
     repository = container.sessions_repository()
     real_read = repository.login_state
     barrier = threading.Barrier(30, timeout=60)
-    lock = threading.Lock()
 
     def read_then_wait(*args, **kwargs):
         state = real_read(*args, **kwargs)
@@ -195,13 +194,6 @@ def test_login_thirty_concurrent_guesses_get_at_most_the_free_attempts(api, aws,
         return state
 
     monkeypatch.setattr(repository, "login_state", read_then_wait)
-    client, real_call = container.dynamodb(), container.dynamodb()._make_api_call
-
-    def atomic_call(*args, **kwargs):  # moto's in-process backend is not thread-safe; DynamoDB's calls are atomic
-        with lock:
-            return real_call(*args, **kwargs)
-
-    monkeypatch.setattr(client, "_make_api_call", atomic_call)
     statuses = burst(30, WRONG)
 
     verdicts = statuses.count(401)
@@ -214,17 +206,8 @@ def test_login_thirty_concurrent_guesses_get_at_most_the_free_attempts(api, aws,
         assert api.call("POST", "/auth/login", body=RIGHT).status == 429  # the burst locked the account
 
 
-def test_login_three_bursts_of_guesses_get_no_more_than_the_policy(api, aws, ada, clock, monkeypatch):
+def test_login_three_bursts_of_guesses_get_no_more_than_the_policy(api, aws, ada, clock, atomic_dynamodb):
     """Three bursts of ten, each after the lock expired: 5 free failures, then one guess per lock."""
-    from auth_core import container
-
-    client, real_call, lock = container.dynamodb(), container.dynamodb()._make_api_call, threading.Lock()
-
-    def atomic_call(*args, **kwargs):
-        with lock:
-            return real_call(*args, **kwargs)
-
-    monkeypatch.setattr(client, "_make_api_call", atomic_call)
     verdicts = 0
     for _ in range(3):
         statuses = burst(10, WRONG)

@@ -35,22 +35,6 @@ def clock(monkeypatch):
     return now
 
 
-@pytest.fixture
-def atomic_dynamodb(monkeypatch):
-    """moto's in-process backend is not thread-safe; DynamoDB makes each API call atomic, so do the same here.
-    Calls of different requests still interleave freely between one another (read, then write): the race tested."""
-    from auth_core import container
-
-    client, lock = container.dynamodb(), threading.Lock()
-    real_call = client._make_api_call
-
-    def atomic_call(*args, **kwargs):
-        with lock:
-            return real_call(*args, **kwargs)
-
-    monkeypatch.setattr(client, "_make_api_call", atomic_call)
-
-
 def parallel_refreshes(token: str, count: int) -> list[str]:
     """`count` refreshes of one token at once, each on its own thread, as that many Lambdas would run them (the
     service itself: one Python process runs one handler at a time). The refresh tokens they were given."""

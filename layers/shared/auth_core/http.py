@@ -230,12 +230,13 @@ def with_security_headers(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def refresh_cookie(token: str, max_age: int) -> Cookie:
-    """The contract's cookie: HttpOnly, Secure (unless a local setting drops it), SameSite=Strict, Path=/auth."""
+def _credential_cookie(name: str, value: str, *, path: str, max_age: int) -> Cookie:
+    """A credential only the browser and this API see: HttpOnly, Secure (unless a local setting drops it),
+    SameSite=Strict, on the routes of `path` only."""
     return Cookie(
-        name=REFRESH_COOKIE,
-        value=token,
-        path=REFRESH_COOKIE_PATH,
+        name=name,
+        value=value,
+        path=path,
         secure=get_settings().COOKIE_SECURE,
         http_only=True,
         same_site=SameSite.STRICT_MODE,
@@ -243,21 +244,18 @@ def refresh_cookie(token: str, max_age: int) -> Cookie:
     )
 
 
+def refresh_cookie(token: str, max_age: int) -> Cookie:
+    """The contract's refresh cookie, Path=/auth."""
+    return _credential_cookie(REFRESH_COOKIE, token, path=REFRESH_COOKIE_PATH, max_age=max_age)
+
+
 def cleared_refresh_cookie() -> Cookie:
     return refresh_cookie("", 0)
 
 
 def device_cookie(value: str) -> Cookie:
-    """The known-device credential (CONTRACT.md "Login throttling"): HttpOnly, Secure, SameSite=Strict, login only."""
-    return Cookie(
-        name=DEVICE_COOKIE,
-        value=value,
-        path=DEVICE_COOKIE_PATH,
-        secure=get_settings().COOKIE_SECURE,
-        http_only=True,
-        same_site=SameSite.STRICT_MODE,
-        max_age=DEVICE_COOKIE_MAX_AGE,
-    )
+    """The known-device credential (CONTRACT.md "Login throttling"), sent to the login route only."""
+    return _credential_cookie(DEVICE_COOKIE, value, path=DEVICE_COOKIE_PATH, max_age=DEVICE_COOKIE_MAX_AGE)
 
 
 def client_of(app: APIGatewayRestResolver) -> Client:
