@@ -36,12 +36,14 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
         429: "too_many_attempts (with Retry-After) or rate_limited",
     },
     ("post", "/auth/refresh"): {
-        400: "validation_error, or invalid_request: a malformed refresh token, a cookie from another origin, or no "
-        "refresh token at all (neither the cookie nor the body)",
-        401: "invalid_token, token_expired or token_revoked",
+        400: "validation_error, or invalid_request: a malformed refresh token or a cookie from another origin",
+        401: "missing_token (no refresh token at all), invalid_token, token_expired or token_revoked",
         429: "rate_limited",
     },
-    ("post", "/auth/logout"): {400: "validation_error or invalid_request"},
+    ("post", "/auth/logout"): {
+        400: "validation_error or invalid_request",
+        401: "invalid_token (a refresh token in the body and a different one in the cookie)",
+    },
 }
 PROTECTED_ERRORS = {401: "missing_token, invalid_token, token_expired or token_revoked"}
 ADMIN_ERRORS = {403: "insufficient_role", 400: "validation_error"}
@@ -115,7 +117,8 @@ REFRESH_COOKIE_PARAMETER = {
     "in": "cookie",
     "required": False,
     "description": "the refresh token, when the body doesn't carry it (browsers). Send one of the two: with "
-    "neither, refresh answers 400 invalid_request (logout has nothing to end and answers 204).",
+    "neither, refresh answers 401 missing_token (logout has nothing to end and answers 204); with both, they must "
+    "be the same token (otherwise 401 invalid_token).",
     "schema": REFRESH_TOKEN,
 }
 # email-validator (models.normalize_email) refuses addresses in the special-use domains of RFC 6761 and 7686.

@@ -30,6 +30,7 @@ from auth_core.errors import (
     ErrorCode,
     InsufficientRoleError,
     InvalidRequestError,
+    InvalidTokenError,
     ServiceError,
     TooManyAttemptsError,
     ValidationFailedError,
@@ -275,8 +276,10 @@ def refresh_token_from(app: APIGatewayRestResolver, body_token: str | None) -> s
     """The refresh token from the body, else from the cookie. Conflicting copies are a malformed request."""
     cookie_values = _cookie_values(app, REFRESH_COOKIE)
     if body_token is not None:
-        if any(value != body_token for value in _cookie_values(app, REFRESH_COOKIE, keep_empty=True)):
-            raise InvalidRequestError("The refresh token in the body and the one in the cookie differ.")
+        if any(value != body_token for value in cookie_values):
+            # Two credentials that disagree: neither is trusted (RFC 6750 s3.1 invalid_token, "invalid for other
+            # reasons"); a well-formed token is a 401 at worst, as the document promises.
+            raise InvalidTokenError("The refresh token in the body and the one in the cookie differ.")
         return body_token
     if not cookie_values:
         return None
@@ -296,7 +299,9 @@ def _refuse_cross_site(app: APIGatewayRestResolver) -> None:
         raise InvalidRequestError("This origin may not use the refresh cookie.")
 
 
-def _cookie_values(app: APIGatewayRestResolver, name: str, *, keep_empty: bool = False) -> list[str]:
+def _cookie_values(app: APIGatewayRestResolver, name: str) -> list[str]:
+    """Every value of this cookie, empty ones included: browsers never send a cleared cookie, so an empty one is a
+    malformed credential, not an absent one."""
     headers = app.current_event.multi_value_headers or {}
     lines = [value for key, values in headers.items() if key.lower() == "cookie" for value in values or []]
     if not lines and app.current_event.headers:
@@ -305,7 +310,7 @@ def _cookie_values(app: APIGatewayRestResolver, name: str, *, keep_empty: bool =
     for line in lines:
         for pair in line.split(";"):
             key, separator, value = pair.strip().partition("=")
-            if separator and key == name and (value or keep_empty):
+            if separator and key == name:
                 values.append(value.strip().strip('"'))
     return values
 
