@@ -245,13 +245,15 @@ def warm_authorizer(token: str, key: bytes) -> tuple[float, float]:
     from auth_core import container
     from auth_core.access import AccessVerifier
     from auth_core.records import UserRecord
+    from auth_core.sessions import Session
     from functions.authorizer import app as authorizer_app
 
     claims = json.loads(_b64(token.split(".")[1]))
 
     class FakeSessions:
-        def access_state(self, *, jti: str, email: str) -> tuple[bool, UserRecord]:
-            return False, UserRecord(claims["sub"], email, "admin", "active", "2026-01-01T00:00:00Z")
+        def access_state(self, *, jti: str, session_id: str, email: str) -> tuple[bool, Session, UserRecord]:
+            session = Session(session_id, claims["sub"], "active", 1.0, float("inf"), float("inf"))
+            return False, session, UserRecord(claims["sub"], email, "admin", "active", "2026-01-01T00:00:00Z")
 
     verifier = AccessVerifier(container.token_service(), FakeSessions())  # type: ignore[arg-type]
     event = json.loads((ROOT / "events" / "authorizer-token.json").read_text())
