@@ -61,6 +61,9 @@ def apply_local_defaults(
         "COOKIE_SECURE": "false",  # the local API is plain http: a Secure cookie would never come back
         "ALLOWED_ORIGINS": f"http://127.0.0.1:{port},http://localhost:{port}",
         "BCRYPT_COST": "12",
+        # The two-command start stays simple: sign-in needs no verified email, and links open the local demo page.
+        "REQUIRE_VERIFIED_EMAIL": "false",
+        "APP_BASE_URL": f"http://127.0.0.1:{port}",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": defaults.get("POWERTOOLS_SERVICE_NAME", "serverless-jwt-auth"),
         "POWERTOOLS_METRICS_NAMESPACE": defaults.get("POWERTOOLS_METRICS_NAMESPACE", "ServerlessJwtAuth"),
