@@ -540,3 +540,33 @@ def _json(line: str) -> dict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def test_forgot_and_resend_end_at_the_floor_whatever_the_address(api, registered, monkeypatch):
+    """Every path ends MAIL_RESPONSE_SECONDS after it started, by the service's clock (each reading of which costs a
+    simulated millisecond here, so the paths that do more work take longer before the floor): `make bench` measures
+    the same on real time."""
+    account = container.account_service()
+    now, slept = [1_000_000.0], []
+
+    def tick() -> float:
+        now[0] += 0.001
+        return now[0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(account, "_floor", 0.5)
+    monkeypatch.setattr(account, "_clock", tick)
+    monkeypatch.setattr(account, "_sleep", sleep)
+    durations = []
+    for call in (forgot, resend):
+        for address in (ADA, "nobody@example.com"):
+            started = now[0]
+            assert call(api, address).status == 202
+            durations.append(round(now[0] - started, 6))
+
+    assert durations == [0.501] * 4
+    assert len(mails_to(ADA)) == 2  # the registration's and the reset's (resend was within the minute)
+    assert min(slept) < max(slept)  # the sleeps differ: they absorbed the different work
