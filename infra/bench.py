@@ -333,17 +333,18 @@ def login_figures(email: str, password: str) -> dict[str, float]:
 def forgot_figures(password: str, runs: int = 8) -> dict[str, float]:
     """POST /auth/password/forgot's service, for addresses with an account (each gets its first mail: the most work
     the route does) and without, interleaved; and the known path's own work, without the response-time floor."""
-    from auth_core import container
-
     from botocore.exceptions import ClientError
 
+    from auth_core import container
     from auth_core.settings import get_settings
 
     with contextlib.suppress(ClientError):  # the embedded SES may already know the sender
         container.sesv2().create_email_identity(EmailIdentity=get_settings().SENDER_EMAIL)
     service = container.auth_service()
     account = container.account_service()
-    known = [service.create_admin(email=f"bench-forgot-{i}@example.com", password=password).email for i in range(3 * runs)]
+    known = [
+        service.create_admin(email=f"bench-forgot-{i}@example.com", password=password).email for i in range(3 * runs)
+    ]
 
     def timed(email: str) -> float:
         started = time.perf_counter()

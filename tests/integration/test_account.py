@@ -453,7 +453,9 @@ def test_end_session_ends_its_refresh_and_access_tokens_and_leaves_the_others(ap
     other = login(api).body
     other_id = other["refresh_token"].split(".")[1]
 
-    reply = api.call("DELETE", "/me/sessions/{session_id}", path_params={"session_id": other_id}, token=caller["access_token"])
+    reply = api.call(
+        "DELETE", "/me/sessions/{session_id}", path_params={"session_id": other_id}, token=caller["access_token"]
+    )
 
     assert reply.status == 204
     assert me(api, other["access_token"]).body["error"] == "token_revoked"
@@ -461,7 +463,9 @@ def test_end_session_ends_its_refresh_and_access_tokens_and_leaves_the_others(ap
     assert me(api, caller["access_token"]).status == 200
     listed = api.call("GET", "/me/sessions", token=caller["access_token"]).body["sessions"]
     assert [s["current"] for s in listed] == [True]
-    again = api.call("DELETE", "/me/sessions/{session_id}", path_params={"session_id": other_id}, token=caller["access_token"])
+    again = api.call(
+        "DELETE", "/me/sessions/{session_id}", path_params={"session_id": other_id}, token=caller["access_token"]
+    )
     assert (again.status, again.body["error"]) == (404, "not_found")
 
 

@@ -16,7 +16,9 @@ from tests.integration.test_account import ADA, last_token, mails_to
 from tests.integration.test_faults import LEAKS, Faults
 
 SES_FAULTS = {
-    "rejected": lambda op: ClientError({"Error": {"Code": "MessageRejected", "Message": "Email address is not verified"}}, op),
+    "rejected": lambda op: ClientError(
+        {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified"}}, op
+    ),
     "throttled": lambda op: ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, op),
     "unreachable": lambda _: EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com/"),
 }

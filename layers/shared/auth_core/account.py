@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from auth_core.attempts import AttemptsRepository
-    from auth_core.links import LinksRepository
+    from auth_core.links import LinksRepository, Purpose
     from auth_core.mail_quota import MailQuota
     from auth_core.mailer import Mailer
     from auth_core.passwords import PasswordHasher
@@ -194,7 +194,7 @@ class AccountService:
                 audit(event, "rate_limited", user_id=user.id)
                 count("MailRateLimited")
                 return
-            kind = "verify" if purpose == "verify" else "reset"
+            kind: Purpose = "verify" if purpose == "verify" else "reset"
             token, item = self._links.new(purpose=kind, user_id=user.id, email=user.email, now=now)
             self._links.put(item)
         except DependencyError:
