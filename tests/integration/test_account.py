@@ -574,3 +574,25 @@ def test_forgot_and_resend_end_at_the_floor_whatever_the_address(api, registered
     assert durations == [0.501] * 4
     assert len(mails_to(ADA)) == 2  # the registration's and the reset's (resend was within the minute)
     assert min(slept) < max(slept)  # the sleeps differ: they absorbed the different work
+
+
+@pytest.mark.parametrize(
+    ("sample", "status"),
+    [
+        ("verify-email", 400),  # its token is no live link
+        ("verify-email-resend", 202),
+        ("password-forgot", 202),
+        ("password-reset", 400),
+        ("me-password", 401),  # its caller has no account here
+        ("me-sessions", 401),
+        ("me-session-delete", 404),
+    ],
+)
+def test_sample_event_reaches_its_handler(aws, sample, status):
+    from tests.lambda_events import LambdaContext, handler_of, load_event
+
+    function = "me" if sample.startswith("me-s") else "account"
+
+    result = handler_of(function)(load_event(sample), LambdaContext())
+
+    assert result["statusCode"] == status, result["body"]
