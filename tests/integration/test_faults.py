@@ -20,6 +20,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from auth_core import container
+from auth_core.account import AccountService
 from auth_core.services import AdminService, AuthService
 from tests.conftest import PASSWORD, TEST_ENV
 
@@ -263,7 +264,7 @@ ROUTES: dict[str, tuple[Callable[[Any, World], Any], int]] = {
 }
 # Every DynamoDB call a route makes after the authorizer (the authorizer's own read is tested below).
 DYNAMODB_PATHS = [
-    ("register", "PutItem"),
+    ("register", "TransactWriteItems"),
     ("login", "BatchGetItem"),
     ("login", "UpdateItem"),
     ("login", "TransactWriteItems"),
@@ -355,8 +356,8 @@ def test_route_batch_get_keeps_unprocessed_keys_answers_503(
     assert call(api, world).status == success
 
 
-def test_register_put_fails_leaves_no_user_item(aws: dict[str, Any], api: Any, faults: Faults) -> None:
-    faults.dynamodb("PutItem", DYNAMODB_FAULTS["throughput_exceeded"])
+def test_register_write_fails_leaves_no_user_item(aws: dict[str, Any], api: Any, faults: Faults) -> None:
+    faults.dynamodb("TransactWriteItems", DYNAMODB_FAULTS["throughput_exceeded"])
 
     reply = api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": PASSWORD})
 
@@ -667,7 +668,7 @@ def test_refresh_session_ended_between_read_and_write_answers_401_without_succes
 
 
 UNEXPECTED = [
-    ("register", AuthService, "register"),
+    ("register", AccountService, "register"),
     ("login", AuthService, "login"),
     ("refresh", AuthService, "refresh"),
     ("logout", AuthService, "logout"),
@@ -716,7 +717,7 @@ HANGS = {
     "connect_timeout": (ConnectTimeoutError, "connect_timeout"),
 }
 HANG_PATHS = [
-    ("dynamodb", "register", "PutItem"),
+    ("dynamodb", "register", "TransactWriteItems"),
     ("dynamodb", "login", "TransactWriteItems"),
     ("dynamodb", "refresh", "TransactWriteItems"),
     ("dynamodb", "me", "Query"),
