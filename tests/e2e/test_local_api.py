@@ -10,7 +10,7 @@ import re
 from tests.e2e.localapi import ADMIN_EMAIL, ADMIN_PASSWORD, Client
 
 CHALLENGE = 'Bearer realm="serverless-jwt-auth"'
-USER_FIELDS = {"id", "email", "role", "status", "created_at"}
+USER_FIELDS = {"id", "email", "role", "status", "created_at", "email_verified"}
 PAIR_FIELDS = {"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}
 
 
@@ -164,3 +164,28 @@ def test_cors_preflight_and_head(client: Client, base_url: str) -> None:
     assert foreign.header("Access-Control-Allow-Origin") is None
     head = client.request("HEAD", "/nope")
     assert (head.status, head.raw) == (404, b"")
+
+
+def test_sessions_change_password_and_forgot_over_http(client: Client, email: str) -> None:
+    """What needs no mail: the session list, ending a session, a password change keeping only the caller's session,
+    and forgot answering alike for a known and an unknown address (make run signs in unverified accounts)."""
+    client.register(email)
+    caller, other = client.login(email).body, client.login(email).body
+    listed = client.request("GET", "/me/sessions", token=caller["access_token"])
+    assert listed.status == 200, listed.body
+    assert [session["current"] for session in listed.body["sessions"]] == [False, True]
+
+    new_password = "a brand new Passphrase 9"
+    body = {"current_password": "correct horse battery staple 42", "new_password": new_password}
+    assert client.request("POST", "/me/password", body=body, token=caller["access_token"]).status == 204
+    assert client.request("GET", "/me", token=other["access_token"]).body["error"] == "token_revoked"
+    third = client.login(email, new_password).body
+    third_id = third["refresh_token"].split(".")[1]
+    ended = client.request("DELETE", f"/me/sessions/{third_id}", token=caller["access_token"])
+    assert ended.status == 204
+    assert client.request("GET", "/me", token=third["access_token"]).body["error"] == "token_revoked"
+    assert client.request("GET", "/me", token=caller["access_token"]).status == 200
+
+    known = client.request("POST", "/auth/password/forgot", body={"email": email})
+    unknown = client.request("POST", "/auth/password/forgot", body={"email": "nobody-" + email})
+    assert (known.status, known.body) == (unknown.status, unknown.body) == (202, None)

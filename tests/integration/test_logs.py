@@ -219,12 +219,12 @@ def test_unexpected_error_logs_trace_under_request_id(
     aws: dict[str, Any], api: Any, logs: Callable[[], list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The 500 tells the client only a reference; the trace is in the logs under that same request id."""
-    from auth_core.services import AuthService
+    from auth_core.account import AccountService
 
     def explode(*_: Any, **__: Any) -> None:
         raise RuntimeError("secret-table-name")
 
-    monkeypatch.setattr(AuthService, "register", explode)
+    monkeypatch.setattr(AccountService, "register", explode)
 
     reply = api.call("POST", "/auth/register", body={"email": ADA, "password": PASSWORD})
 
@@ -241,7 +241,7 @@ def _json_records(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-DEPENDENCY_FAILURES = [("register", "PutItem"), ("login", "TransactWriteItems"), ("refresh", "BatchGetItem")]
+DEPENDENCY_FAILURES = [("register", "TransactWriteItems"), ("login", "TransactWriteItems"), ("refresh", "BatchGetItem")]
 
 
 @pytest.mark.parametrize(("route", "operation"), DEPENDENCY_FAILURES)

@@ -26,6 +26,7 @@ def test_me_returns_user_and_welcome_message(api, signed_in):
             "role": "user",
             "status": "active",
             "created_at": reply.body["user"]["created_at"],
+            "email_verified": False,
         },
         "message": "Welcome ada@example.com, to your secure dashboard.",
     }

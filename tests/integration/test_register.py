@@ -21,7 +21,7 @@ def test_register_sample_event_creates_user(aws):
 
     assert result["statusCode"] == 201
     user = json.loads(result["body"])["user"]
-    assert set(user) == {"id", "email", "role", "status", "created_at"}
+    assert set(user) == {"id", "email", "role", "status", "created_at", "email_verified"}
     assert (user["email"], user["role"], user["status"]) == ("ada@example.com", "user", "active")
 
 

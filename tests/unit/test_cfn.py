@@ -119,10 +119,11 @@ def test_create_tables_with_template_creates_its_keys_and_index(dynamodb: Any, t
     assert index["KeySchema"] == [{"AttributeName": "user_id", "KeyType": "HASH"}]
     assert index["Projection"] == {
         "ProjectionType": "INCLUDE",
-        "NonKeyAttributes": ["role", "status", "created_at", "tokens_valid_after"],
+        "NonKeyAttributes": ["role", "status", "created_at", "tokens_valid_after", "email_verified"],
     }
     assert tokens["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-    assert "GlobalSecondaryIndexes" not in tokens or tokens["GlobalSecondaryIndexes"] == []
+    (sessions_index,) = tokens["GlobalSecondaryIndexes"]
+    assert sessions_index["IndexName"] == "user_id-created_at-index"
 
 
 @pytest.mark.parametrize("table_name", sorted(TABLE_NAMES.values()))

@@ -148,6 +148,7 @@ def test_the_authorizers_context_reaches_the_handler_as_strings(
             "sub": ada["user_id"],
             "email": "ada@example.com",
             "role": "user",
+            "sid": "Q2hvb3NlIGEgbG9uZyBpZA",
             "mfa": True,
             "level": 3,
             "x": None,
