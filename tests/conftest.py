@@ -35,6 +35,11 @@ TEST_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "ServerlessJwtAuth",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
+    # Sign-in of unverified accounts and the forgot/resend time floor: tests that need them turn them on.
+    "REQUIRE_VERIFIED_EMAIL": "false",
+    "MAIL_RESPONSE_SECONDS": "0",
+    "SENDER_EMAIL": "no-reply@example.com",
+    "APP_BASE_URL": "https://app.example.com",
 }
 for _name, _value in TEST_ENV.items():
     os.environ[_name] = _value
@@ -57,6 +62,7 @@ def aws() -> Iterator[dict[str, Any]]:
             {"UsersTable": TEST_ENV["USERS_TABLE_NAME"], "TokensTable": TEST_ENV["TOKENS_TABLE_NAME"]},
         )
         create_signing_secret(secrets, template, TEST_ENV["SIGNING_KEY_SECRET_ARN"])
+        boto3.client("sesv2").create_email_identity(EmailIdentity=TEST_ENV["SENDER_EMAIL"])  # moto verifies it
         container.reset()
         yield {"dynamodb": dynamodb, "secretsmanager": secrets, "template": template}
         container.reset()

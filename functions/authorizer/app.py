@@ -41,7 +41,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Allow the whole API: with a result cache, one decision then serves every route for this token.
     allowed = APIGatewayAuthorizerResponse(
         principal_id=principal.sub,
-        context={"sub": principal.sub, "email": principal.email, "role": principal.role},
+        context={"sub": principal.sub, "email": principal.email, "role": principal.role, "sid": principal.sid},
         **policy,
     )
     allowed.allow_all_routes()

@@ -19,7 +19,7 @@ app = build_resolver()
     responses={201: {"description": "Created", "content": {"application/json": {"model": UserResponse}}}},
 )
 def register(request: Annotated[RegisterRequest, Body()]) -> Response[UserResponse]:
-    user = container.auth_service().register(email=request.email, password=request.password)
+    user = container.account_service().register(email=request.email, password=request.password)
     return Response(201, JSON, UserResponse(user=User.of(user)))
 
 

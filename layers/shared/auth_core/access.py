@@ -20,6 +20,7 @@ class Principal:
     sub: str
     email: str
     role: str
+    sid: str  # the session of the access token: "current" in the session list, the one a password change keeps
 
 
 # RFC 6750 s2.1: credentials = "Bearer" 1*SP b68token; the scheme is case-insensitive.
@@ -51,6 +52,6 @@ class AccessVerifier:
         )
         if is_denied or session is None or session.is_revoked_for(user) or user is None:
             raise TokenRevokedError()
-        if user.id != claims.sub or claims.iat <= user.tokens_valid_after:
+        if user.id != claims.sub or (claims.iat <= user.tokens_valid_after and claims.sid != user.kept_session):
             raise TokenRevokedError()
-        return Principal(sub=user.id, email=user.email, role=user.role)
+        return Principal(sub=user.id, email=user.email, role=user.role, sid=claims.sid)

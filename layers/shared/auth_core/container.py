@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
 from botocore.config import Config
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from auth_core.account import AccountService
     from auth_core.services import AdminService, AuthService
 
 # A dependency that hangs must become a 503 well before the function's own 10 s timeout: two tries in all
@@ -42,6 +43,12 @@ def dynamodb() -> DynamoDBClient:
 @cache
 def secretsmanager() -> SecretsManagerClient:
     return cast("SecretsManagerClient", _aws().create_client("secretsmanager", config=_CLIENT_CONFIG))
+
+
+@cache
+def sesv2() -> Any:
+    """The SES v2 client, created on first use: only the functions that send mail ever build it."""
+    return _aws().create_client("sesv2", config=_CLIENT_CONFIG)
 
 
 @cache
@@ -96,6 +103,7 @@ def auth_service() -> AuthService:
         sessions=sessions_repository(),
         attempts=AttemptsRepository(dynamodb(), settings.TOKENS_TABLE_NAME),
         tokens=token_service(),
+        require_verified_email=settings.REQUIRE_VERIFIED_EMAIL,
         refresh_tokens=RefreshTokenCodec(key_store()),
         devices=DeviceCredentials(key_store()),
         hasher=PasswordHasher(settings.BCRYPT_COST),
@@ -105,6 +113,27 @@ def auth_service() -> AuthService:
             max_lifetime=settings.SESSION_MAX_LIFETIME_SECONDS,
             reuse_grace=settings.REFRESH_REUSE_GRACE_SECONDS,
         ),
+    )
+
+
+@cache
+def account_service() -> AccountService:
+    from auth_core.account import AccountService
+    from auth_core.links import LinksRepository
+    from auth_core.mail_quota import MailQuota
+    from auth_core.mailer import Mailer
+    from auth_core.passwords import PasswordHasher
+
+    settings = get_settings()
+    return AccountService(
+        users=users_repository(),
+        sessions=sessions_repository(),
+        attempts=AttemptsRepository(dynamodb(), settings.TOKENS_TABLE_NAME),
+        links=LinksRepository(dynamodb(), settings.TOKENS_TABLE_NAME),
+        quota=MailQuota(dynamodb(), settings.TOKENS_TABLE_NAME),
+        mailer=Mailer(sesv2, sender=settings.SENDER_EMAIL, base_url=settings.APP_BASE_URL),
+        hasher=PasswordHasher(settings.BCRYPT_COST),
+        mail_response_seconds=settings.MAIL_RESPONSE_SECONDS,
     )
 
 
@@ -126,12 +155,14 @@ def reset() -> None:
         _aws,
         dynamodb,
         secretsmanager,
+        sesv2,
         key_store,
         cursor_codec,
         users_repository,
         sessions_repository,
         token_service,
         auth_service,
+        account_service,
         admin_service,
         access_verifier,
     ):

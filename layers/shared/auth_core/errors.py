@@ -14,6 +14,8 @@ class ErrorCode(StrEnum):
     INVALID_REQUEST = "invalid_request"
     EMAIL_TAKEN = "email_taken"
     INVALID_CREDENTIALS = "invalid_credentials"
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    INVALID_LINK = "invalid_link"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     MISSING_TOKEN = "missing_token"
     INVALID_TOKEN = "invalid_token"
@@ -91,6 +93,18 @@ class MissingTokenError(AuthenticationError):
     default_message = "Authentication is required: send an Authorization: Bearer <access token> header."
 
 
+class EmailNotVerifiedError(ServiceError):
+    status, code = 403, ErrorCode.EMAIL_NOT_VERIFIED
+    default_message = "Verify your email address first: follow the link we sent, or ask for a new one."
+
+
+class InvalidLinkError(ServiceError):
+    """A verification or reset link that is malformed, unknown, expired or already used: one answer for all."""
+
+    status, code = 400, ErrorCode.INVALID_LINK
+    default_message = "This link is invalid or has expired. Ask for a new one."
+
+
 class TooManyAttemptsError(ServiceError):
     status, code = 429, ErrorCode.TOO_MANY_ATTEMPTS
     default_message = "Too many failed sign-in attempts. Try again later."
@@ -111,7 +125,7 @@ class NotFoundError(ServiceError):
 
 
 class DependencyError(ServiceError):
-    """DynamoDB or Secrets Manager failed; the operation wrote nothing it could not finish."""
+    """DynamoDB, Secrets Manager or SES failed; the operation wrote nothing it could not finish."""
 
     status, code = 503, ErrorCode.SERVICE_UNAVAILABLE
     default_message = "The service is temporarily unavailable. Please retry."

@@ -323,7 +323,9 @@ def caller(app: APIGatewayRestResolver) -> Principal:
     """The principal the authorizer passed in `requestContext.authorizer`."""
     context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
     try:
-        return Principal(sub=str(context["sub"]), email=str(context["email"]), role=str(context["role"]))
+        return Principal(
+            sub=str(context["sub"]), email=str(context["email"]), role=str(context["role"]), sid=str(context["sid"])
+        )
     except KeyError as exc:  # only a misconfigured API sends a protected route here without an authorizer
         raise RuntimeError("the route is not behind the authorizer") from exc
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from auth_core.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
 from auth_core.records import Role, Status, UserRecord, utc_now_iso
+
+if TYPE_CHECKING:
+    from auth_core.sessions import Session
 
 __all__ = ["Role", "Status", "UserRecord", "utc_now_iso"]  # re-exported: the API models and the record in one place
 
@@ -96,6 +100,51 @@ class UpdateUserRequest(_Request):
         return self
 
 
+class EmailRequest(_Request):
+    """resend and forgot: an address, nothing else."""
+
+    email: EmailField
+
+    @field_validator("email")
+    @classmethod
+    def _normalize_email(cls, value: str) -> str:
+        return normalize_email(value)
+
+
+# Any string up to this length is accepted here: a token of the wrong shape is `400 invalid_link` (CONTRACT.md),
+# judged by auth_core.links; the bound only caps the work.
+LinkTokenField = Annotated[str, Field(max_length=256, description="The `token` query parameter of the emailed link.")]
+
+
+class VerifyEmailRequest(_Request):
+    token: LinkTokenField
+
+
+class ResetPasswordRequest(_Request):
+    token: LinkTokenField
+    # The policy (which needs the account's email) is applied by the service, before the link is spent.
+    password: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_LENGTH,
+            description=f"The new password: at least {MIN_LENGTH} characters once NFKC-normalized; see the policy.",
+        ),
+    ]
+
+
+class ChangePasswordRequest(_Request):
+    current_password: PasswordField
+    new_password: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_LENGTH,
+            description="Passes the password policy and differs from the current password.",
+        ),
+    ]
+
+
 class User(BaseModel):
     """A user as clients see it: never a hash or an internal key."""
 
@@ -104,12 +153,48 @@ class User(BaseModel):
     role: Role
     status: Status
     created_at: str
+    email_verified: bool
 
     @classmethod
     def of(cls, record: UserRecord) -> User:
         return cls(
-            id=record.id, email=record.email, role=record.role, status=record.status, created_at=record.created_at
+            id=record.id,
+            email=record.email,
+            role=record.role,
+            status=record.status,
+            created_at=record.created_at,
+            email_verified=record.email_verified,
         )
+
+
+def _iso(instant: float) -> str:
+    return datetime.fromtimestamp(instant, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class SessionView(BaseModel):
+    """A session as its owner sees it (CONTRACT.md `Session`): never a token or a token hash."""
+
+    id: str
+    created_at: str
+    last_used_at: str
+    user_agent: str
+    ip: str
+    current: bool
+
+    @classmethod
+    def of(cls, session: Session, *, current_id: str) -> SessionView:
+        return cls(
+            id=session.id,
+            created_at=_iso(session.created_at),
+            last_used_at=_iso(session.last_used_at or session.created_at),
+            user_agent=session.user_agent,
+            ip=session.ip,
+            current=session.id == current_id,
+        )
+
+
+class SessionsResponse(BaseModel):
+    sessions: list[SessionView]
 
 
 class UserResponse(BaseModel):

@@ -20,6 +20,11 @@ class UserRecord:
     status: Status
     created_at: str
     tokens_valid_after: float = 0.0
+    # Accounts stored before email verification existed have no flag: they count as verified (README, upgrading).
+    email_verified: bool = True
+    # The one session a password change kept (CONTRACT.md): exempt from `tokens_valid_after`, until the next
+    # sign-out-everywhere, disable or reset, which clears it.
+    kept_session: str = ""
     password_hash: str | None = field(default=None, repr=False)
 
     @property

@@ -1,4 +1,5 @@
-"""What the API does: register, login, refresh, logout, logout-all, the current user, and user administration.
+"""What the API does: login, refresh, logout, logout-all, the current user, and user administration (registration
+and the rest of the account lifecycle: auth_core.account).
 
 Handlers call one method each with keyword arguments; these methods talk to the repositories, the token service and
 the password hasher, and write the audit trail.
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 from auth_core.attempts import attempts_key
 from auth_core.errors import (
     DependencyError,
-    EmailTakenError,
+    EmailNotVerifiedError,
     InvalidCredentialsError,
     InvalidTokenError,
     NotFoundError,
@@ -80,6 +81,7 @@ class AuthService:
         devices: DeviceCredentials,
         hasher: PasswordHasher,
         policy: SessionPolicy,
+        require_verified_email: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._users = users
@@ -90,35 +92,19 @@ class AuthService:
         self._devices = devices
         self._hasher = hasher
         self._policy = policy
+        self._require_verified = require_verified_email
         self._clock = clock
 
-    def register(self, *, email: str, password: str) -> UserRecord:
-        """A new active user with the `user` role; EmailTakenError if the email is registered already."""
-        user = UserRecord(
-            id=new_id(),
-            email=email,
-            role="user",
-            status="active",
-            created_at=utc_now_iso(),
-            password_hash=self._hasher.hash(password),
-        )
-        try:
-            self._users.create(user)
-        except EmailTakenError:
-            audit("register", "failure", reason="email_taken")
-            raise
-        audit("register", "success", user_id=user.id)
-        count("Registrations")
-        return user
-
     def create_admin(self, *, email: str, password: str) -> UserRecord:
-        """The first admin (make admin / ADMIN_EMAIL at local start-up); the password policy still applies."""
+        """The first admin (make admin / ADMIN_EMAIL at local start-up), verified: the operator typed the address.
+        The password policy still applies."""
         user = UserRecord(
             id=new_id(),
             email=email,
             role="admin",
             status="active",
             created_at=utc_now_iso(),
+            email_verified=True,
             password_hash=self._hasher.hash(password),
         )
         self._users.create(user)
@@ -151,6 +137,12 @@ class AuthService:
             )
             count("LoginFailures")
             raise InvalidCredentialsError()
+        if self._require_verified and not user.email_verified:
+            # The right password: no failure, so the attempt is taken back (the wrong one above still counts).
+            self._attempts.uncount(budget, counted=counted, previous=attempts)
+            audit("login", "failure", user_id=user.id, reason="email_not_verified")
+            raise EmailNotVerifiedError()
+        assert user.password_hash is not None
         now = round(self._clock(), 3)
         session_id = new_id()
         refresh = self._refresh_tokens.first(session_id=session_id, email=user.email)
@@ -167,7 +159,9 @@ class AuthService:
             ip=client.ip,
         )
         try:
-            self._sessions.start(session, spent_budget=budget, counted_version=counted.version)
+            self._sessions.start(
+                session, spent_budget=budget, counted_version=counted.version, password_hash=user.password_hash
+            )
         except DependencyError:
             # The right password, but no session: this attempt was no failure, so it must not bring a lock closer.
             self._attempts.uncount(budget, counted=counted, previous=attempts)

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from auth_core.attempts import attempts_key, to_attempts
 from auth_core.denylist import denylist_item, denylist_key
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
-from auth_core.errors import DependencyError, TokenRevokedError
+from auth_core.errors import DependencyError, InvalidCredentialsError, NotFoundError, TokenRevokedError
 from auth_core.users import to_record
 
 if TYPE_CHECKING:
@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 ACTIVE, REVOKED = "active", "revoked"
 _BATCH_ATTEMPTS = 3
 # What the authorizer and a refresh need of the user: never the password hash.
-_USER_PROJECTION = "email, user_id, #r, #s, created_at, tokens_valid_after"
+_USER_PROJECTION = "email, user_id, #r, #s, created_at, tokens_valid_after, kept_session"
+# The sparse index of sessions by user (only SES# items carry `user_id`): it projects what a session list shows,
+# never a token hash.
+BY_USER_INDEX = "user_id-created_at-index"
 _USER_NAMES = {"#r": "role", "#s": "status"}
 
 
@@ -51,6 +54,9 @@ class Session:
     current_hash: str = ""
     previous_hash: str = ""
     rotated_at: float = 0.0
+    last_used_at: float = 0.0
+    user_agent: str = ""
+    ip: str = ""
 
     @property
     def is_active(self) -> bool:
@@ -63,8 +69,12 @@ class Session:
             or user is None
             or user.id != self.user_id
             or not user.is_active
-            or self.created_at <= user.tokens_valid_after
+            or (self.created_at <= user.tokens_valid_after and self.id != user.kept_session)
         )
+
+    def is_live_for(self, user: UserRecord | None, now: float) -> bool:
+        """Usable now: not ended (see is_revoked_for), neither idle nor at its maximum lifetime."""
+        return not self.is_revoked_for(user) and now < self.expires_at and now < self.absolute_expires_at
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,9 @@ def to_session(item: Item) -> Session:
         current_hash=str(read_s(item, "current_hash", "")),
         previous_hash=str(read_s(item, "previous_hash", "")),
         rotated_at=read_n(item, "rotated_at"),
+        last_used_at=read_n(item, "last_used_at"),
+        user_agent=str(read_s(item, "user_agent", "")),
+        ip=str(read_s(item, "ip", "")),
     )
 
 
@@ -115,9 +128,19 @@ class SessionsRepository:
         users, attempts = items.get(self._users, []), items.get(self._tokens, [])
         return (to_record(users[0]) if users else None), to_attempts(attempts[0] if attempts else None)
 
-    def start(self, session: NewSession, *, spent_budget: dict[str, dict[str, str]], counted_version: int) -> None:
+    def start(
+        self,
+        session: NewSession,
+        *,
+        spent_budget: dict[str, dict[str, str]],
+        counted_version: int,
+        password_hash: str,
+    ) -> None:
         """A new session with its first refresh token; the login-attempt budget that let it in starts afresh, unless
-        other attempts were counted on it while this one checked its password (their failures and lock stand)."""
+        other attempts were counted on it while this one checked its password (their failures and lock stand).
+        Only while `password_hash` (the one the login checked) is still the user's: a password change or reset that
+        lands while this login is in flight wins (InvalidCredentialsError), or the old password would open a session
+        after the change."""
         item = {
             **session_key(session.id),
             "user_id": s(session.user_id),
@@ -142,13 +165,32 @@ class SessionsRepository:
             "ConditionExpression": "version = :counted",
             "ExpressionAttributeValues": {":counted": n(counted_version)},
         }
+        same_password: Any = {
+            "TableName": self._users,
+            "Key": {"email": s(session.email)},
+            "ConditionExpression": "user_id = :uid AND password_hash = :hash",
+            "ExpressionAttributeValues": {":uid": s(session.user_id), ":hash": s(password_hash)},
+        }
+        check = {"ConditionCheck": same_password}
         try:
-            self._client.transact_write_items(TransactItems=[{"Delete": reset}, {"Put": put}])
+            self._client.transact_write_items(TransactItems=[{"Delete": reset}, {"Put": put}, check])
         except ClientError as exc:
-            if cancellation_codes(exc)[:1] != ["ConditionalCheckFailed"]:
+            codes = cancellation_codes(exc)
+            if codes[2:3] == ["ConditionalCheckFailed"]:
+                raise InvalidCredentialsError() from exc
+            if codes[:1] != ["ConditionalCheckFailed"]:
                 raise DependencyError() from exc
-            with dependency_call():  # counted on meanwhile: the session alone
-                self._client.put_item(**put)
+            self._start_alone(put, check)  # counted on meanwhile: the session alone
+        except BotoCoreError as exc:
+            raise DependencyError() from exc
+
+    def _start_alone(self, put: Any, check: Any) -> None:
+        try:
+            self._client.transact_write_items(TransactItems=[{"Put": put}, check])
+        except ClientError as exc:
+            if cancellation_codes(exc)[1:2] == ["ConditionalCheckFailed"]:
+                raise InvalidCredentialsError() from exc
+            raise DependencyError() from exc
         except BotoCoreError as exc:
             raise DependencyError() from exc
 
@@ -166,7 +208,8 @@ class SessionsRepository:
     def rotate(self, session: Session, *, email: str, new_hash: str, now: float, expires_at: float) -> None:
         """Make `new_hash` the session's live token, if the token we read is still the live one (else LostRaceError)
         and the user still may hold a session begun then (else TokenRevokedError): a logout-all, a disable or a
-        password reset that lands while this refresh is in flight wins (CONTRACT.md)."""
+        password change or reset that lands while this refresh is in flight wins (CONTRACT.md); a password change
+        exempts the one session it kept."""
         writes: list[Any] = [
             {
                 "Update": {
@@ -189,12 +232,14 @@ class SessionsRepository:
                 "ConditionCheck": {
                     "TableName": self._users,
                     "Key": {"email": s(email)},
-                    "ConditionExpression": "user_id = :uid AND #s = :active AND tokens_valid_after < :created",
+                    "ConditionExpression": "user_id = :uid AND #s = :active AND "
+                    "(tokens_valid_after < :created OR kept_session = :sid)",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": {
                         ":uid": s(session.user_id),
                         ":active": s(ACTIVE),
                         ":created": n(session.created_at),
+                        ":sid": s(session.id),
                     },
                 }
             },
@@ -242,6 +287,38 @@ class SessionsRepository:
             to_session(session_item) if session_item else None,
             to_record(users[0]) if users else None,
         )
+
+    def list_live(self, user: UserRecord, *, now: float, limit: int) -> list[Session]:
+        """The user's live sessions, newest first (at most `limit`), from the sparse index of sessions by user."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._tokens,
+            "IndexName": BY_USER_INDEX,
+            "KeyConditionExpression": "user_id = :uid",
+            "ExpressionAttributeValues": {":uid": s(user.id)},
+            "ScanIndexForward": False,
+        }
+        live: list[Session] = []
+        while len(live) < limit:
+            with dependency_call():
+                response = self._client.query(**kwargs)
+            sessions = (to_session(item) for item in response.get("Items", []))
+            live.extend(session for session in sessions if session.is_live_for(user, now))
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return live[:limit]
+
+    def end_own(self, *, session_id: str, user_id: str, email: str, now: float) -> None:
+        """End one live session of this user (its refresh and access tokens); NotFoundError when it is not one: an
+        ended session, another user's or an unknown id alike (one read, one conditional write)."""
+        session, user = self.refresh_state(session_id=session_id, email=email)
+        if session is None or session.user_id != user_id or not session.is_live_for(user, now):
+            raise NotFoundError("You have no live session with this id.")
+        update = self._end_update(session_id, now)
+        update["ConditionExpression"] = "user_id = :uid AND #s = :active"
+        update["ExpressionAttributeValues"] |= {":uid": s(user_id), ":active": s(ACTIVE)}
+        with dependency_call(on_condition_failed=lambda: NotFoundError("You have no live session with this id.")):
+            self._client.update_item(**update)
 
     def _end_update(self, session_id: str, now: float) -> dict[str, Any]:
         # if_not_exists: a session already deleted by TTL comes back only as a short-lived tombstone.

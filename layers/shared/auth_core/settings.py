@@ -38,6 +38,13 @@ class Settings(BaseModel):
     ALLOWED_ORIGINS: str = ""
     COOKIE_SECURE: bool = True
     MAX_BODY_BYTES: int = Field(default=16_384, ge=1024, le=1_048_576)
+    # Email verification and password reset (CONTRACT.md "Emailed links").
+    REQUIRE_VERIFIED_EMAIL: bool = True
+    SENDER_EMAIL: str = Field(default="no-reply@example.com", pattern=r"^[^@\s]+@[^@\s]+$")
+    APP_BASE_URL: str = Field(default="https://app.example.com", pattern=r"^https?://[^\s?#]+$")
+    # forgot and resend answer no sooner than this after the request arrived, whatever they did (no enumeration by
+    # timing: the SES call happens only for an address that gets a mail).
+    MAIL_RESPONSE_SECONDS: float = Field(default=0.5, ge=0, le=5)
 
     @model_validator(mode="after")
     def _refuse_weak_bcrypt_cost(self) -> Settings:

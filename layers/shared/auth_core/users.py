@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from auth_core.cursors import invalid_cursor
-from auth_core.dynamo import Item, dependency_call, n, read_n, read_s, s
-from auth_core.errors import EmailTakenError, NotFoundError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
+from auth_core.errors import DependencyError, EmailTakenError, InvalidCredentialsError, NotFoundError
 from auth_core.records import Role, Status, UserRecord
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ def to_record(item: Item) -> UserRecord:
         status=cast("Status", read_s(item, "status")),
         created_at=cast("str", read_s(item, "created_at")),
         tokens_valid_after=read_n(item, "tokens_valid_after"),
+        email_verified=bool(item.get("email_verified", {"BOOL": True})["BOOL"]),
+        kept_session=str(read_s(item, "kept_session", "")),
         password_hash=read_s(item, "password_hash"),
     )
 
@@ -48,8 +52,9 @@ class UsersRepository:
         self._table = table_name
         self._cursors = cursors
 
-    def create(self, user: UserRecord) -> None:
-        """Store a new user; EmailTakenError when the email is already registered (one conditional write)."""
+    def create(self, user: UserRecord, *, with_item: tuple[str, Item] | None = None) -> None:
+        """Store a new user; EmailTakenError when the email is already registered (one conditional write).
+        `with_item` (table, item) is written in the same transaction: a new account and its verification link."""
         assert user.password_hash is not None
         item = {
             "email": s(user.email),
@@ -59,9 +64,22 @@ class UsersRepository:
             "status": s(user.status),
             "created_at": s(user.created_at),
             "tokens_valid_after": n(user.tokens_valid_after),
+            "email_verified": {"BOOL": user.email_verified},
         }
-        with dependency_call(on_condition_failed=EmailTakenError):
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(email)")
+        put = {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(email)"}
+        if with_item is None:
+            with dependency_call(on_condition_failed=EmailTakenError):
+                self._client.put_item(**put)  # type: ignore[arg-type]
+            return
+        table, extra = with_item
+        try:
+            self._client.transact_write_items(TransactItems=[{"Put": put}, {"Put": {"TableName": table, "Item": extra}}])  # type: ignore[list-item]
+        except ClientError as exc:
+            if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                raise EmailTakenError() from exc
+            raise DependencyError() from exc
+        except BotoCoreError as exc:
+            raise DependencyError() from exc
 
     def get_by_email(self, email: str) -> UserRecord | None:
         with dependency_call():
@@ -111,14 +129,70 @@ class UsersRepository:
             names[f"#f{index}"] = name
             values[f":v{index}"] = n(value) if isinstance(value, float | int) else s(value)
             sets.append(f"#f{index} = :v{index}")
+        # A new sign-out-everywhere instant exempts no session, whatever a password change kept before.
+        removal = " REMOVE kept_session" if tokens_valid_after is not None else ""
         with dependency_call(on_condition_failed=lambda: NotFoundError("No user has this id.")):
             response = self._client.update_item(
                 TableName=self._table,
                 Key={"email": s(email)},
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression="SET " + ", ".join(sets) + removal,
                 ConditionExpression="user_id = :id",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         return to_record(response["Attributes"])
+
+    def verified_update(self, *, email: str, user_id: str) -> dict[str, Any]:
+        """The write that marks the email verified (in the transaction that spends a verification link)."""
+        return {
+            "TableName": self._table,
+            "Key": {"email": s(email)},
+            "UpdateExpression": "SET email_verified = :true",
+            "ConditionExpression": "user_id = :id",
+            "ExpressionAttributeValues": {":true": {"BOOL": True}, ":id": s(user_id)},
+        }
+
+    def reset_update(self, *, email: str, user_id: str, password_hash: str, now: float, issued_at: float) -> Any:
+        """The write of a password reset: the new hash, every token issued at or before `now` refused (no session
+        kept), the email verified (the link proved the mailbox). Only for a link issued after the last password change:
+        a reset spends every older link at once."""
+        return {
+            "TableName": self._table,
+            "Key": {"email": s(email)},
+            "UpdateExpression": "SET password_hash = :hash, tokens_valid_after = :now, password_changed_at = :now, "
+            "email_verified = :true REMOVE kept_session",
+            "ConditionExpression": "user_id = :id AND (attribute_not_exists(password_changed_at) OR "
+            "password_changed_at < :issued)",
+            "ExpressionAttributeValues": {
+                ":hash": s(password_hash),
+                ":now": n(now),
+                ":true": {"BOOL": True},
+                ":id": s(user_id),
+                ":issued": n(issued_at),
+            },
+        }
+
+    def change_password(
+        self, *, email: str, user_id: str, old_hash: str, new_hash: str, now: float, kept_session: str
+    ) -> None:
+        """A password change: the new hash, if the old one is still current (else InvalidCredentialsError: another
+        change won); every token issued at or before `now` is refused except those of `kept_session`, the caller's
+        (one write, so a refresh or login in flight on another session cannot slip between two)."""
+        with dependency_call(on_condition_failed=InvalidCredentialsError):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"email": s(email)},
+                UpdateExpression="SET password_hash = :new, tokens_valid_after = :now, password_changed_at = :now, "
+                "kept_session = :sid",
+                ConditionExpression="user_id = :id AND password_hash = :old AND #s = :active",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":new": s(new_hash),
+                    ":now": n(now),
+                    ":sid": s(kept_session),
+                    ":id": s(user_id),
+                    ":old": s(old_hash),
+                    ":active": s("active"),
+                },
+            )
