@@ -12,20 +12,20 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from infra.backend import LOCAL_SENDER
 from infra.outbox import OUTBOX_PATH
 from tests.contract import SECURITY_HEADERS
 from tests.e2e.localapi import Client
 from tests.local_server import free_port, running_local_api
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+SENDER = "outbox-test@localhost.test"  # the embedded backend verifies the SENDER_EMAIL it is given
 
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[tuple[str, str]]:
     """A local API of its own, with its embedded backend on a known port: (API base URL, backend endpoint)."""
     moto_port = free_port()
-    with running_local_api({"MOTO_PORT": str(moto_port)}) as url:
+    with running_local_api({"MOTO_PORT": str(moto_port), "SENDER_EMAIL": SENDER}) as url:
         yield url, f"http://127.0.0.1:{moto_port}"
 
 
@@ -40,7 +40,7 @@ def ses(local: tuple[str, str]) -> Any:
     )
 
 
-def send(ses: Any, to: str, subject: str, text: str, sender: str = LOCAL_SENDER) -> None:
+def send(ses: Any, to: str, subject: str, text: str, sender: str = SENDER) -> None:
     body: Any = {"Text": {"Data": text}, "Html": {"Data": f"<p>{text}</p>"}}
     ses.send_email(
         FromEmailAddress=sender,
