@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -132,3 +133,21 @@ def watch_for_login_screen(page: Page) -> None:
             new MutationObserver(() => { window.sawLogin ||= !view.hidden; }).observe(view, { attributes: true });
         }"""
     )
+
+
+def mails(base_url: str, to: str) -> list[dict[str, str]]:
+    status, body = call(base_url, "GET", "/_local/outbox")  # call() asks for application/json
+    assert status == 200, body
+    return [message for message in body["messages"] if message["to"] == to]
+
+
+def emailed_link(base_url: str, to: str, path: str) -> str:
+    """The newest link to `path` mailed to `to`, as the local outbox shows it (the API mails before it answers)."""
+    links = [link for mail in mails(base_url, to) for link in re.findall(r"https?://\S+", mail["text"])]
+    links = [link for link in links if link.startswith(f"{base_url}{path}?token=")]
+    assert links, f"no {path} link mailed to {to}: {mails(base_url, to)}"
+    return links[-1]
+
+
+def message(page: Page, kind: str, text: str) -> None:
+    page.locator(f"#message.{kind}", has_text=text).wait_for()

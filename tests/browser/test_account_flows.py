@@ -9,13 +9,23 @@ agent, which the sessions list shows.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.localweb import PASSWORD, call, new_email, on_dashboard, register, sign_in, wait_for_call, watch
+from tests.browser.localweb import (
+    PASSWORD,
+    emailed_link,
+    mails,
+    message,
+    new_email,
+    on_dashboard,
+    register,
+    sign_in,
+    wait_for_call,
+    watch,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,28 +37,6 @@ pytestmark = pytest.mark.slow
 
 NEW_PASSWORD = "a brand new passphrase 2025"
 SESSION_ENDED = "Your session has ended (signed out here or elsewhere). Please sign in again."
-
-
-def mails(base_url: str, to: str) -> list[dict[str, str]]:
-    status, body = call(base_url, "GET", "/_local/outbox")  # call() asks for application/json
-    assert status == 200, body
-    return [message for message in body["messages"] if message["to"] == to]
-
-
-def emailed_link(base_url: str, to: str, path: str) -> str:
-    """The newest link to `path` mailed to `to`, as the local outbox shows it (waiting a little for it to arrive)."""
-    deadline = time.monotonic() + 5
-    while True:
-        links = [link for mail in mails(base_url, to) for link in re.findall(r"https?://\S+", mail["text"])]
-        links = [link for link in links if link.startswith(f"{base_url}{path}?token=")]
-        if links:
-            return links[-1]
-        assert time.monotonic() < deadline, f"no {path} link mailed to {to}: {mails(base_url, to)}"
-        time.sleep(0.1)
-
-
-def message(page: Page, kind: str, text: str) -> None:
-    page.locator(f"#message.{kind}", has_text=text).wait_for()
 
 
 def signed_in_elsewhere(new_context: Callable[..., BrowserContext], email: str, device: str) -> Page:
