@@ -6,6 +6,8 @@ no time). `make run` prints each mail on its console as it is sent, its links in
 printed, which is what a local outbox is for. The local server serves them at GET /_local/outbox, a route that only the
 local server has (it is not in template.yaml, so no deployed API has it): an HTML page for a person, and
 `{"messages": [{"to", "subject", "text", "sent_at"}]}`, oldest first, to a client that asks for application/json.
+It answers only requests addressed to a loopback name: a page on another site that points its own name at 127.0.0.1
+(DNS rebinding) must not read everyone's links.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 OUTBOX_PATH = "/_local/outbox"
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"  # SES v2 SendEmail
 LINK = re.compile(r"https?://[^\s<>\"']+")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'none'"
@@ -97,8 +100,13 @@ class Outbox:
         return middleware
 
     def page(self, request: Any) -> Answer:
-        """GET /_local/outbox: JSON for a client that prefers it, the HTML page otherwise."""
-        accept = next((value for name, value in request.headers if name.lower() == "accept"), "")
+        """GET /_local/outbox: JSON for a client that prefers it, the HTML page otherwise; 421 Misdirected Request
+        (RFC 9110 s15.5.20) unless the Host header names the loopback (the DNS rebinding defence)."""
+        headers = {name.lower(): value for name, value in request.headers}
+        host = headers.get("host", "").lower()
+        if (host.rsplit(":", 1)[0] if not host.endswith("]") else host) not in LOOPBACK_HOSTS:
+            return 421, [("Content-Type", "text/plain; charset=utf-8")], b"The local outbox answers only on loopback."
+        accept = headers.get("accept", "")
         mails = self.messages()
         if wants_json(accept):
             body = json.dumps({"messages": [asdict(mail) for mail in mails]}).encode()

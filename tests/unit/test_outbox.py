@@ -33,8 +33,8 @@ def send_email_request(to: str, subject: str, text: str | None, html: str = "<p>
     return json.dumps(request).encode()
 
 
-def get(outbox: Outbox, accept: str | None) -> tuple[int, dict[str, str], bytes]:
-    headers = [("Accept", accept)] if accept is not None else []
+def get(outbox: Outbox, accept: str | None, host: str = "127.0.0.1:3000") -> tuple[int, dict[str, str], bytes]:
+    headers = [("Host", host)] + ([("Accept", accept)] if accept is not None else [])
     status, answer_headers, body = outbox.page(LocalRequest("GET", OUTBOX_PATH, "", headers, b"", "127.0.0.1"))
     return status, dict(answer_headers), body
 
@@ -146,6 +146,24 @@ def test_the_listener_hears_each_mail_and_the_console_shows_its_links(capsys: py
     )
 
     assert capsys.readouterr().out == "Mail to a@example.com: Reset?[2J your password\n  https://app.test/r?token=t1\n"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:3000", "localhost:3000", "LOCALHOST", "[::1]:3000", "[::1]"])
+def test_a_request_to_a_loopback_name_is_answered(host: str) -> None:
+    assert get(Outbox(), "application/json", host)[0] == 200
+
+
+@pytest.mark.parametrize("host", ["attacker.example:3000", "localhost.attacker.example", "127.0.0.1.nip.io:3000", ""])
+def test_a_page_of_another_site_rebound_to_the_loopback_reads_nothing(host: str) -> None:
+    # A page at attacker.example whose name now resolves to 127.0.0.1 is same-origin with itself, not with the
+    # local API: its requests carry its own name in Host.
+    outbox = Outbox()
+    outbox.record(send_email_request("victim@example.com", "Reset your password", "https://app.test/r?token=secret"))
+
+    status, _, body = get(outbox, "application/json", host)
+
+    assert status == 421
+    assert b"secret" not in body and b"victim" not in body
 
 
 # ---------------------------------------------------------------------------------------------------------------
