@@ -70,6 +70,9 @@ def apply_local_defaults(
         "REQUIRE_VERIFIED_EMAIL": "false",  # the two-command start signs in at once; set it to "true" to try it
         "SENDER_EMAIL": defaults.get("SENDER_EMAIL") or LOCAL_SENDER,
         "BCRYPT_COST": "12",
+        # The two-command start stays simple: sign-in needs no verified email, and links open the local demo page.
+        "REQUIRE_VERIFIED_EMAIL": "false",
+        "APP_BASE_URL": f"http://127.0.0.1:{port}",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": defaults.get("POWERTOOLS_SERVICE_NAME", "serverless-jwt-auth"),
         "POWERTOOLS_METRICS_NAMESPACE": defaults.get("POWERTOOLS_METRICS_NAMESPACE", "ServerlessJwtAuth"),

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from auth_core import container
 from auth_core.http import build_resolver, caller, entry_point
@@ -13,11 +14,14 @@ from auth_core.models import ChangePasswordRequest, EmailRequest, ResetPasswordR
 
 app = build_resolver()
 
-ACCEPTED = {202: {"description": "Accepted: the same answer whether or not the address has an account"}}
+ACCEPTED: dict[int, OpenAPIResponse] = {
+    202: {"description": "Accepted: the same answer whether or not the address has an account"}
+}
+NO_CONTENT: dict[int, OpenAPIResponse] = {204: {"description": "Done"}}
 
 
 # No return annotations: 202 and 204 have no body for the resolver to validate.
-@app.post("/auth/verify-email", summary="Verify an email address", tags=["account"], responses={204: {}})
+@app.post("/auth/verify-email", summary="Verify an email address", tags=["account"], responses=NO_CONTENT)
 def verify_email(request: Annotated[VerifyEmailRequest, Body()]):
     container.account_service().verify_email(token=request.token)
     return Response(204, None, "")
@@ -35,13 +39,15 @@ def forgot_password(request: Annotated[EmailRequest, Body()]):
     return Response(202, None, "")
 
 
-@app.post("/auth/password/reset", summary="Choose a new password with a reset link", tags=["account"], responses={204: {}})
+@app.post(
+    "/auth/password/reset", summary="Choose a new password with a reset link", tags=["account"], responses=NO_CONTENT
+)
 def reset_password(request: Annotated[ResetPasswordRequest, Body()]):
     container.account_service().reset_password(token=request.token, password=request.password)
     return Response(204, None, "")
 
 
-@app.post("/me/password", summary="Change your password", tags=["users"], responses={204: {}})
+@app.post("/me/password", summary="Change your password", tags=["users"], responses=NO_CONTENT)
 def change_password(request: Annotated[ChangePasswordRequest, Body()]):
     principal = caller(app)
     container.account_service().change_password(

@@ -29,7 +29,12 @@ def list_sessions() -> Response[SessionsResponse]:
     return Response(200, JSON, body)
 
 
-@app.delete("/me/sessions/<session_id>", summary="End one of your sessions", tags=["users"], responses={204: {}})
+@app.delete(
+    "/me/sessions/<session_id>",
+    summary="End one of your sessions",
+    tags=["users"],
+    responses={204: {"description": "Ended"}},
+)
 def end_session(session_id: SessionId):  # no return annotation: a 204 has no body
     principal = caller(app)
     container.account_service().end_session(user_id=principal.sub, email=principal.email, session_id=session_id)

@@ -453,7 +453,9 @@ def test_end_session_ends_its_refresh_and_access_tokens_and_leaves_the_others(ap
     other = login(api).body
     other_id = other["refresh_token"].split(".")[1]
 
-    reply = api.call("DELETE", "/me/sessions/{session_id}", path_params={"session_id": other_id}, token=caller["access_token"])
+    reply = api.call(
+        "DELETE", "/me/sessions/{session_id}", path_params={"session_id": other_id}, token=caller["access_token"]
+    )
 
     assert reply.status == 204
     assert me(api, other["access_token"]).body["error"] == "token_revoked"
@@ -461,7 +463,9 @@ def test_end_session_ends_its_refresh_and_access_tokens_and_leaves_the_others(ap
     assert me(api, caller["access_token"]).status == 200
     listed = api.call("GET", "/me/sessions", token=caller["access_token"]).body["sessions"]
     assert [s["current"] for s in listed] == [True]
-    again = api.call("DELETE", "/me/sessions/{session_id}", path_params={"session_id": other_id}, token=caller["access_token"])
+    again = api.call(
+        "DELETE", "/me/sessions/{session_id}", path_params={"session_id": other_id}, token=caller["access_token"]
+    )
     assert (again.status, again.body["error"]) == (404, "not_found")
 
 
@@ -504,18 +508,20 @@ def test_end_own_current_session_signs_the_caller_out(api, signed_in):
 
 
 def test_no_link_token_in_any_log_line_and_each_event_audited(api, signed_in, logs):
-    caller = signed_in()
+    signed_in()
     forgot(api)
     token = last_token(ADA, "/reset-password")
     reset(api, token)
-    other = login(api, password=NEW_PASSWORD).body
-    change(api, other["access_token"], current=NEW_PASSWORD, new="third Passphrase of 2024")
-    api.call(
+    caller = login(api, password=NEW_PASSWORD).body
+    change(api, caller["access_token"], current=NEW_PASSWORD, new="third Passphrase of 2024")
+    other = login(api, password="third Passphrase of 2024").body
+    ended = api.call(
         "DELETE",
         "/me/sessions/{session_id}",
-        path_params={"session_id": caller["refresh_token"].split(".")[1]},
-        token=other["access_token"],
+        path_params={"session_id": other["refresh_token"].split(".")[1]},
+        token=caller["access_token"],
     )
+    assert ended.status == 204
 
     lines = logs()
     secrets = [token, token.split(".")[1], *(last_token(ADA, "/verify-email").split("."))]
@@ -538,3 +544,55 @@ def _json(line: str) -> dict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def test_forgot_and_resend_end_at_the_floor_whatever_the_address(api, registered, monkeypatch):
+    """Every path ends MAIL_RESPONSE_SECONDS after it started, by the service's clock (each reading of which costs a
+    simulated millisecond here, so the paths that do more work take longer before the floor): `make bench` measures
+    the same on real time."""
+    account = container.account_service()
+    now, slept = [1_000_000.0], []
+
+    def tick() -> float:
+        now[0] += 0.001
+        return now[0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(account, "_floor", 0.5)
+    monkeypatch.setattr(account, "_clock", tick)
+    monkeypatch.setattr(account, "_sleep", sleep)
+    durations = []
+    for call in (forgot, resend):
+        for address in (ADA, "nobody@example.com"):
+            started = now[0]
+            assert call(api, address).status == 202
+            durations.append(round(now[0] - started, 6))
+
+    assert durations == [0.501] * 4
+    assert len(mails_to(ADA)) == 2  # the registration's and the reset's (resend was within the minute)
+    assert min(slept) < max(slept)  # the sleeps differ: they absorbed the different work
+
+
+@pytest.mark.parametrize(
+    ("sample", "status"),
+    [
+        ("verify-email", 400),  # its token is no live link
+        ("verify-email-resend", 202),
+        ("password-forgot", 202),
+        ("password-reset", 400),
+        ("me-password", 401),  # its caller has no account here
+        ("me-sessions", 401),
+        ("me-session-delete", 404),
+    ],
+)
+def test_sample_event_reaches_its_handler(aws, sample, status):
+    from tests.lambda_events import LambdaContext, handler_of, load_event
+
+    function = "me" if sample.startswith("me-s") else "account"
+
+    result = handler_of(function)(load_event(sample), LambdaContext())
+
+    assert result["statusCode"] == status, result["body"]

@@ -99,7 +99,8 @@ def test_authorize_fresh_access_token_allows_whole_api_with_caller(ada: dict[str
 
     assert statement(result) == {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [WHOLE_API]}
     assert result["principalId"] == ada["user_id"]
-    assert result["context"] == {"sub": ada["user_id"], "email": "ada@example.com", "role": "user"}
+    sid = ada["refresh_token"].split(".")[1]
+    assert result["context"] == {"sub": ada["user_id"], "email": "ada@example.com", "role": "user", "sid": sid}
 
 
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "  Bearer"])

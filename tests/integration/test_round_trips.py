@@ -19,10 +19,11 @@ def calls(aws):
     return seen
 
 
-def test_register_is_one_write_and_no_read(api, calls):
+def test_register_is_one_transaction_and_no_read(api, calls):
+    """The user and its verification link, together (then the mail, through SES)."""
     api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": PASSWORD})
 
-    assert calls == ["PutItem"]
+    assert calls == ["TransactWriteItems"]
 
 
 def test_login_success_is_one_read_the_counted_attempt_and_the_session(api, signed_in, calls):
@@ -79,3 +80,37 @@ def test_logout_all_is_authorizer_read_plus_one_conditional_write(api, signed_in
     assert api.call("POST", "/auth/logout-all", token=session["access_token"]).status == 204
 
     assert calls == ["BatchGetItem", "UpdateItem"]
+
+
+def test_forgot_is_one_read_of_the_user_then_the_quota_and_the_link(api, signed_in, calls):
+    signed_in()
+    calls.clear()
+
+    assert api.call("POST", "/auth/password/forgot", body={"email": "ada@example.com"}).status == 202
+
+    assert calls == ["GetItem", "GetItem", "UpdateItem", "PutItem"]
+
+
+def test_forgot_unknown_email_is_one_read(api, calls):
+    assert api.call("POST", "/auth/password/forgot", body={"email": "nobody@example.com"}).status == 202
+
+    assert calls == ["GetItem"]
+
+
+def test_change_password_is_authorizer_read_login_read_count_write_uncount(api, signed_in, calls):
+    session = signed_in()
+    calls.clear()
+
+    body = {"current_password": PASSWORD, "new_password": "a brand new Passphrase 9"}
+    assert api.call("POST", "/me/password", body=body, token=session["access_token"]).status == 204
+
+    assert calls == ["BatchGetItem", "BatchGetItem", "UpdateItem", "UpdateItem", "UpdateItem"]
+
+
+def test_sessions_is_authorizer_read_user_read_one_query(api, signed_in, calls):
+    session = signed_in()
+    calls.clear()
+
+    assert api.call("GET", "/me/sessions", token=session["access_token"]).status == 200
+
+    assert calls == ["BatchGetItem", "GetItem", "Query"]

@@ -37,6 +37,17 @@ CONTRACT_ROUTES = {
     ("OPTIONS", "/auth/logout-all"): ("LogoutFunction", NONE),
     ("GET", "/me"): ("MeFunction", DEFAULT),
     ("OPTIONS", "/me"): ("MeFunction", NONE),
+    ("GET", "/me/sessions"): ("MeFunction", DEFAULT),
+    ("OPTIONS", "/me/sessions"): ("MeFunction", NONE),
+    ("DELETE", "/me/sessions/{session_id}"): ("MeFunction", DEFAULT),
+    ("OPTIONS", "/me/sessions/{session_id}"): ("MeFunction", NONE),
+    ("POST", "/me/password"): ("AccountFunction", DEFAULT),
+    ("OPTIONS", "/me/password"): ("AccountFunction", NONE),
+    **{
+        (method, path): ("AccountFunction", NONE)
+        for path in ("/auth/verify-email", "/auth/verify-email/resend", "/auth/password/forgot", "/auth/password/reset")
+        for method in ("POST", "OPTIONS")
+    },
     ("GET", "/admin/users"): ("AdminFunction", DEFAULT),
     ("OPTIONS", "/admin/users"): ("AdminFunction", NONE),
     ("GET", "/admin/users/{user_id}"): ("AdminFunction", DEFAULT),
@@ -46,10 +57,22 @@ CONTRACT_ROUTES = {
 
 # function -> {(action, resource)}: everything each function may do, and nothing more.
 USERS, USERS_INDEX, TOKENS, SECRET = "UsersTable", "UsersTable/index/*", "TokensTable", "SigningKeySecret"
+TOKENS_INDEX = "TokensTable/index/*"
+# ses:SendEmail on the sender's identity only: the address, or its domain (README, "Sending mail").
+SEND_MAIL = {("ses:SendEmail", "identity/${SenderEmail}"), ("ses:SendEmail", "identity/<domain of SenderEmail>")}
 EXPECTED_GRANTS = {
-    "RegisterFunction": {("dynamodb:PutItem", USERS)},
+    "RegisterFunction": {("dynamodb:PutItem", USERS), ("dynamodb:PutItem", TOKENS), *SEND_MAIL},
+    "AccountFunction": {
+        *(("dynamodb:" + action, USERS) for action in ("GetItem", "UpdateItem", "BatchGetItem")),
+        *(
+            ("dynamodb:" + action, TOKENS)
+            for action in ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem")
+        ),
+        *SEND_MAIL,
+    },
     "LoginFunction": {
         ("dynamodb:BatchGetItem", USERS),
+        ("dynamodb:ConditionCheckItem", USERS),
         *(("dynamodb:" + action, TOKENS) for action in ("BatchGetItem", "PutItem", "UpdateItem", "DeleteItem")),
         ("secretsmanager:GetSecretValue", SECRET),
     },
@@ -64,7 +87,14 @@ EXPECTED_GRANTS = {
         *(("dynamodb:" + action, TOKENS) for action in ("PutItem", "UpdateItem")),
         ("secretsmanager:GetSecretValue", SECRET),
     },
-    "MeFunction": {("dynamodb:Query", USERS_INDEX)},
+    "MeFunction": {
+        ("dynamodb:Query", USERS_INDEX),
+        ("dynamodb:GetItem", USERS),
+        ("dynamodb:BatchGetItem", USERS),
+        ("dynamodb:BatchGetItem", TOKENS),
+        ("dynamodb:UpdateItem", TOKENS),
+        ("dynamodb:Query", TOKENS_INDEX),
+    },
     "AdminFunction": {
         ("dynamodb:Query", USERS_INDEX),
         ("dynamodb:Scan", USERS_INDEX),
@@ -111,7 +141,13 @@ def _routes() -> dict[tuple[str, str], tuple[str, str | None]]:
 
 def _resource_name(resource: Any) -> str:
     """`!GetAtt T.Arn` -> "T", `!Sub "${T.Arn}/index/*"` -> "T/index/*", `!Ref S` -> "S"; anything else fails."""
+    ses_identity = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
     match resource:
+        case {"Fn::Sub": str(text)} if text.startswith(ses_identity):
+            return text.removeprefix(ses_identity.removesuffix("identity/"))
+        case {"Fn::Sub": [str(text), {"Domain": {"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "SenderEmail"}]}]}}]}:
+            assert text == ses_identity + "${Domain}"
+            return "identity/<domain of SenderEmail>"
         case {"Fn::GetAtt": [logical_id, "Arn"]}:
             return str(logical_id)
         case {"Fn::Sub": str(text)} if text.startswith("${") and text.count("${") == 1:
@@ -307,7 +343,22 @@ def test_users_index_when_projected_never_includes_password_hash() -> None:
     assert index["IndexName"] == "user_id-index"
     assert index["KeySchema"] == [{"AttributeName": "user_id", "KeyType": "HASH"}]
     assert index["Projection"]["ProjectionType"] == "INCLUDE"
-    assert set(index["Projection"]["NonKeyAttributes"]) == {"role", "status", "created_at", "tokens_valid_after"}
+    assert set(index["Projection"]["NonKeyAttributes"]) == {
+        "role",
+        "status",
+        "created_at",
+        "tokens_valid_after",
+        "email_verified",
+    }
+
+
+def test_sessions_index_when_projected_is_sparse_and_never_includes_a_token_hash() -> None:
+    (index,) = TABLES["TokensTable"]["Properties"]["GlobalSecondaryIndexes"]
+
+    assert index["IndexName"] == "user_id-created_at-index"
+    assert [key["AttributeName"] for key in index["KeySchema"]] == ["user_id", "created_at"]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert not [name for name in index["Projection"]["NonKeyAttributes"] if "hash" in name]
 
 
 def test_signing_secret_when_generated_has_at_least_256_random_bits() -> None:
@@ -415,6 +466,7 @@ def _dynamodb_query(table: str, metric: str) -> dict[str, str]:
 
 EXPECTED_ALARMS = {
     "RefreshReuseAlarm": Watch(NAMESPACE, "RefreshReuseDetected", {"service": SERVICE}, "Sum", 60, 0),
+    "MailSendFailuresAlarm": Watch(NAMESPACE, "MailSendFailures", {"service": SERVICE}, "Sum", 300, 0),
     "LoginFailuresAlarm": Watch(
         NAMESPACE, "LoginFailures", {"service": SERVICE}, "Sum", 300, {"Ref": "LoginFailureAlarmThreshold"}
     ),
@@ -492,7 +544,7 @@ def test_custom_metric_alarms_when_deployed_read_this_stacks_namespace() -> None
     assert SERVICE == "serverless-jwt-auth"
 
 
-@pytest.mark.parametrize("metric", ["RefreshReuseDetected", "LoginFailures"])
+@pytest.mark.parametrize("metric", ["RefreshReuseDetected", "LoginFailures", "MailSendFailures"])
 def test_custom_metric_alarm_for_each_metric_watches_a_metric_the_layer_emits(metric: str) -> None:
     sources = (REPO_ROOT / "layers" / "shared" / "auth_core").glob("*.py")
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from auth_core.attempts import attempts_key
 from auth_core.errors import (
     DependencyError,
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from auth_core.attempts import AttemptsRepository
-    from auth_core.links import LinksRepository
+    from auth_core.links import LinksRepository, Purpose
     from auth_core.mail_quota import MailQuota
     from auth_core.mailer import Mailer
     from auth_core.passwords import PasswordHasher
@@ -194,7 +196,7 @@ class AccountService:
                 audit(event, "rate_limited", user_id=user.id)
                 count("MailRateLimited")
                 return
-            kind = "verify" if purpose == "verify" else "reset"
+            kind: Purpose = "verify" if purpose == "verify" else "reset"
             token, item = self._links.new(purpose=kind, user_id=user.id, email=user.email, now=now)
             self._links.put(item)
         except DependencyError:
@@ -212,8 +214,10 @@ class AccountService:
         """Send one mail; a failure is logged and counted (MailSendFailures), never raised."""
         try:
             send()
-        except DependencyError:
-            logger.warning("mail not sent: SES failed", extra={"mail": kind})
+        except DependencyError as error:
+            cause = error.__cause__  # the AWS error code tells a sandbox refusal from throttling or an outage
+            code = cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
+            logger.warning("mail not sent: SES failed", extra={"mail": kind, "code": code or type(cause).__name__})
             audit("mail_sent", "failure", user_id=user.id, mail=kind)
             count("MailSendFailures")
             return

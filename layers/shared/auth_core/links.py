@@ -103,17 +103,17 @@ class LinksRepository:
             raise InvalidLinkError()
         return link
 
-    def spend(self, link: Link, *, now: float, change: dict[str, Any]) -> None:
+    def spend(self, link: Link, *, now: float, change: Any) -> None:
         """Delete the link and apply `change` (an Update of the users table) in one transaction; InvalidLinkError
         when the link was spent meanwhile or `change`'s condition fails (the account is gone, or changed since)."""
-        delete = {
+        delete: Any = {
             "TableName": self._table,
             "Key": {"pk": s(f"LINK#{link.selector}")},
             "ConditionExpression": "verifier_hash = :hash AND expires_at > :now",
             "ExpressionAttributeValues": {":hash": s(link.verifier_hash), ":now": n(int(now))},
         }
         try:
-            self._client.transact_write_items(TransactItems=[{"Delete": delete}, {"Update": change}])  # type: ignore[list-item]
+            self._client.transact_write_items(TransactItems=[{"Delete": delete}, {"Update": change}])
         except ClientError as exc:
             if "ConditionalCheckFailed" in cancellation_codes(exc):
                 raise InvalidLinkError() from exc

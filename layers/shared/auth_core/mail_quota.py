@@ -6,7 +6,7 @@ version read, so two concurrent requests can't both take the last place."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -47,7 +47,11 @@ class MailQuota:
         version = int(read_n(item, "version"))
         kept = [at for at in sent if now - at < HOUR] + [now]
         condition = "version = :seen" if version else "attribute_not_exists(pk)"
-        values = {":sent": {"L": [n(at) for at in kept]}, ":version": n(version + 1), ":exp": n(int(now + HOUR))}
+        values: dict[str, Any] = {
+            ":sent": {"L": [n(at) for at in kept]},
+            ":version": n(version + 1),
+            ":exp": n(int(now + HOUR)),
+        }
         if version:
             values[":seen"] = n(version)
         try:

@@ -74,7 +74,10 @@ class Mailer:
                 Content={
                     "Simple": {
                         "Subject": {"Data": subject, "Charset": "UTF-8"},
-                        "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": page, "Charset": "UTF-8"}},
+                        "Body": {
+                            "Text": {"Data": text, "Charset": "UTF-8"},
+                            "Html": {"Data": page, "Charset": "UTF-8"},
+                        },
                     }
                 },
             )

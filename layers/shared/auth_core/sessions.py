@@ -171,7 +171,7 @@ class SessionsRepository:
             "ConditionExpression": "user_id = :uid AND password_hash = :hash",
             "ExpressionAttributeValues": {":uid": s(session.user_id), ":hash": s(password_hash)},
         }
-        check = {"ConditionCheck": same_password}
+        check: Any = {"ConditionCheck": same_password}
         try:
             self._client.transact_write_items(TransactItems=[{"Delete": reset}, {"Put": put}, check])
         except ClientError as exc:

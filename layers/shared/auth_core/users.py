@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from auth_core.cursors import invalid_cursor
 from botocore.exceptions import BotoCoreError, ClientError
 
+from auth_core.cursors import invalid_cursor
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
 from auth_core.errors import DependencyError, EmailTakenError, InvalidCredentialsError, NotFoundError
 from auth_core.records import Role, Status, UserRecord
@@ -66,14 +66,15 @@ class UsersRepository:
             "tokens_valid_after": n(user.tokens_valid_after),
             "email_verified": {"BOOL": user.email_verified},
         }
-        put = {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(email)"}
+        put: Any = {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(email)"}
         if with_item is None:
             with dependency_call(on_condition_failed=EmailTakenError):
-                self._client.put_item(**put)  # type: ignore[arg-type]
+                self._client.put_item(**put)
             return
         table, extra = with_item
+        link: Any = {"TableName": table, "Item": extra}
         try:
-            self._client.transact_write_items(TransactItems=[{"Put": put}, {"Put": {"TableName": table, "Item": extra}}])  # type: ignore[list-item]
+            self._client.transact_write_items(TransactItems=[{"Put": put}, {"Put": link}])
         except ClientError as exc:
             if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise EmailTakenError() from exc
