@@ -30,9 +30,8 @@ RESOURCE_SETTINGS = {
     "TOKENS_TABLE_NAME": "TokensTable",
     "SIGNING_KEY_SECRET_ARN": "SigningKeySecret",
 }
-# Settings the local run gives its own value (plain http, local origins, links to the local demo page, a sign-in that
-# doesn't wait for a mail) rather than the template's.
-LOCAL_ONLY = {"ALLOWED_ORIGINS", "COOKIE_SECURE", "AWS_ENDPOINT_URL", "APP_BASE_URL", "REQUIRE_VERIFIED_EMAIL"}
+# Settings the local run gives its own value (plain http, local origins) rather than the template's.
+LOCAL_ONLY = {"ALLOWED_ORIGINS", "COOKIE_SECURE", "AWS_ENDPOINT_URL"}
 LOCAL_SENDER = "no-reply@localhost.test"  # the sender when the template gives none (the embedded SES verifies it)
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -66,13 +65,11 @@ def apply_local_defaults(
     defaults |= {
         "COOKIE_SECURE": "false",  # the local API is plain http: a Secure cookie would never come back
         "ALLOWED_ORIGINS": f"http://127.0.0.1:{port},http://localhost:{port}",
-        "APP_BASE_URL": f"http://127.0.0.1:{port}",  # where infra/web is served: it handles the emailed links
-        "REQUIRE_VERIFIED_EMAIL": "false",  # the two-command start signs in at once; set it to "true" to try it
-        "SENDER_EMAIL": defaults.get("SENDER_EMAIL") or LOCAL_SENDER,
         "BCRYPT_COST": "12",
         # The two-command start stays simple: sign-in needs no verified email, and links open the local demo page.
         "REQUIRE_VERIFIED_EMAIL": "false",
         "APP_BASE_URL": f"http://127.0.0.1:{port}",
+        "SENDER_EMAIL": defaults.get("SENDER_EMAIL") or LOCAL_SENDER,  # the embedded SES verifies it at start
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": defaults.get("POWERTOOLS_SERVICE_NAME", "serverless-jwt-auth"),
         "POWERTOOLS_METRICS_NAMESPACE": defaults.get("POWERTOOLS_METRICS_NAMESPACE", "ServerlessJwtAuth"),
