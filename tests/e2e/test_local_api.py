@@ -10,7 +10,7 @@ import re
 from tests.e2e.localapi import ADMIN_EMAIL, ADMIN_PASSWORD, Client
 
 CHALLENGE = 'Bearer realm="serverless-jwt-auth"'
-USER_FIELDS = {"id", "email", "role", "status", "created_at"}
+USER_FIELDS = {"id", "email", "role", "status", "created_at", "email_verified"}
 PAIR_FIELDS = {"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}
 
 
