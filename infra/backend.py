@@ -1,25 +1,28 @@
-"""What the local API's handlers talk to: an embedded DynamoDB and Secrets Manager (moto's server, in this process),
-or tables and a secret that already exist (real AWS, DynamoDB Local, LocalStack...) named in the environment.
+"""What the local API's handlers talk to: an embedded DynamoDB, Secrets Manager and SES (moto's server, in this
+process), or tables and a secret that already exist (real AWS, DynamoDB Local, LocalStack...) named in the environment.
 
 The embedded backend builds the tables and the signing secret from template.yaml's own resource definitions
-(infra.cfn), so the local schema can't drift from the deployed one. Everything lives in memory and is gone on stop.
+(infra.cfn), so the local schema can't drift from the deployed one, verifies the sender's address in SES, and keeps
+every mail sent in its outbox (infra.outbox). Everything lives in memory and is gone on stop.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from infra.cfn import create_signing_secret, create_tables, table_definitions
 from infra.gateway import TemplateValues
+from infra.outbox import Outbox
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, MutableMapping
 
-    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import BaseWSGIServer
 
 # The settings that name the data resources, and the template resource each one names.
 RESOURCE_SETTINGS = {
@@ -29,6 +32,7 @@ RESOURCE_SETTINGS = {
 }
 # Settings the local run gives its own value (plain http, local origins) rather than the template's.
 LOCAL_ONLY = {"ALLOWED_ORIGINS", "COOKIE_SECURE", "AWS_ENDPOINT_URL"}
+LOCAL_SENDER = "no-reply@localhost.test"  # the sender when the template gives none (the embedded SES verifies it)
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",  # moto checks nothing; real credentials must never reach it
@@ -46,7 +50,8 @@ def apply_local_defaults(
     template: Mapping[str, Any], *, port: int, env: MutableMapping[str, str] | None = None
 ) -> dict[str, str]:
     """Set every setting the functions read that isn't set yet: the template's Globals (parameters resolved to their
-    defaults), then the local ones (plain-http cookie, local CORS origins, tracing off). Returns what it set."""
+    defaults), then the local ones (plain-http cookie, local CORS origins, emailed links to the local demo page,
+    unverified accounts may sign in, tracing off). Returns what it set."""
     env = os.environ if env is None else env
     values = TemplateValues(template, env=env)
     variables = (((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}).get("Variables")
@@ -64,6 +69,7 @@ def apply_local_defaults(
         # The two-command start stays simple: sign-in needs no verified email, and links open the local demo page.
         "REQUIRE_VERIFIED_EMAIL": "false",
         "APP_BASE_URL": f"http://127.0.0.1:{port}",
+        "SENDER_EMAIL": defaults.get("SENDER_EMAIL") or LOCAL_SENDER,  # the embedded SES verifies it at start
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": defaults.get("POWERTOOLS_SERVICE_NAME", "serverless-jwt-auth"),
         "POWERTOOLS_METRICS_NAMESPACE": defaults.get("POWERTOOLS_METRICS_NAMESPACE", "ServerlessJwtAuth"),
@@ -75,7 +81,8 @@ def apply_local_defaults(
 
 
 class EmbeddedBackend:
-    """moto's DynamoDB and Secrets Manager on 127.0.0.1, with the template's tables and signing secret."""
+    """moto's DynamoDB, Secrets Manager and SES on 127.0.0.1, with the template's tables and signing secret, the
+    sender's address verified, and every mail sent kept in `outbox`."""
 
     def __init__(
         self,
@@ -85,26 +92,34 @@ class EmbeddedBackend:
         host: str = "127.0.0.1",
         port: int = 0,
         env: MutableMapping[str, str] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._template = template
         self._stage = stage
         self._host = host
         self._port = port
         self._env = os.environ if env is None else env
-        self._server: ThreadedMotoServer | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.outbox = outbox or Outbox()
         self.endpoint_url: str | None = None
         self.names: dict[str, str] = {}
 
     def start(self) -> dict[str, str]:
-        """Start moto, point boto3 at it, create the tables and the secret; returns the settings it exported."""
-        from moto.server import ThreadedMotoServer  # imported here: it's slow, and `use_existing` doesn't need it
+        """Start moto, point boto3 at it, create the tables and the secret, verify the sender; returns the settings it
+        exported."""
+        # Imported here: moto is slow to import, and `use_existing` doesn't need it. moto's own ThreadedMotoServer,
+        # but with the outbox's recorder in front of moto's WSGI app.
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access-log line per DynamoDB call
-        server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
-        server.start()
+        app = self.outbox.recording(DomainDispatcherApplication(create_backend_app))
+        server = make_server(self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server = server
-        host, port = server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=server.serve_forever, name="embedded-backend", daemon=True)
+        self._thread.start()
+        self.endpoint_url = f"http://{server.host}:{server.port}"
         self._env["AWS_ENDPOINT_URL"] = self.endpoint_url  # boto3 honours it for every client
         self._env.update(FAKE_CREDENTIALS)
         self._env.pop("AWS_PROFILE", None)
@@ -119,6 +134,8 @@ class EmbeddedBackend:
         }
         create_tables(dynamodb, dict(self._template), table_names)
         secret_arn = create_signing_secret(secrets, dict(self._template), f"{self._stage}-signing-key")
+        sender = self._env.setdefault("SENDER_EMAIL", LOCAL_SENDER)
+        session.client("sesv2", endpoint_url=self.endpoint_url).create_email_identity(EmailIdentity=sender)
         self.names = {
             setting: table_names[logical_id]
             for setting, logical_id in RESOURCE_SETTINGS.items()
@@ -132,7 +149,11 @@ class EmbeddedBackend:
         """Stop moto (its data goes with it) and forget the endpoint. Safe to call twice."""
         server, self._server = self._server, None
         if server is not None:
-            server.stop()
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
         if self.endpoint_url is not None and self._env.get("AWS_ENDPOINT_URL") == self.endpoint_url:
             del self._env["AWS_ENDPOINT_URL"]
         self.endpoint_url = None

@@ -1,11 +1,12 @@
 """The whole API on one machine: `python -m infra.local` (what `make run` does).
 
-Starts the embedded backend (moto's DynamoDB and Secrets Manager with the template's tables and secret) unless the
-environment already names tables and a secret, creates the first admin when ADMIN_EMAIL and ADMIN_PASSWORD are set,
+Starts the embedded backend (moto's DynamoDB, Secrets Manager and SES with the template's tables and secret) unless
+the environment already names tables and a secret, creates the first admin when ADMIN_EMAIL and ADMIN_PASSWORD are set,
 and serves template.yaml's REST API on http://127.0.0.1:${PORT:-3000} through the local API Gateway
 (infra/gateway/), which invokes the real handlers in this process. SIGINT or SIGTERM stops everything it started.
 
-Local-only pages (API docs, a demo page) are served before the gateway: see `local_pages`.
+Local-only pages (API docs, a demo page, the outbox of the embedded backend) are served before the gateway: see
+`local_pages`. Each mail the embedded backend's SES sends is printed on the console, its links included.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from infra.backend import EmbeddedBackend, apply_local_defaults, use_existing
 from infra.cfn import load_template
 from infra.docs import docs_pages
 from infra.gateway import MAX_PAYLOAD_BYTES, LocalGateway, TemplateError, TemplateValues
+from infra.outbox import OUTBOX_PATH, Outbox, announce, outbox_pages
 from infra.web import web_pages
 
 if TYPE_CHECKING:
@@ -60,13 +62,13 @@ class LocalRequest:
 type ExtraRoutes = dict[tuple[str, str], Callable[[LocalRequest], Answer]]
 
 
-def local_pages(server: LocalServer) -> ExtraRoutes:
+def local_pages(outbox: Outbox | None) -> ExtraRoutes:
     """Local-only pages, served before the gateway: (method, path) -> page(request) -> (status, headers, body).
 
     Pages set their own Content-Type and a Content-Security-Policy that allows their own resources; the other
-    security headers are added if missing.
+    security headers are added if missing. The outbox is there only with the embedded backend (real SES has none).
     """
-    return docs_pages() | web_pages()
+    return docs_pages() | web_pages() | (outbox_pages(outbox) if outbox is not None else {})
 
 
 def with_security_headers(headers: list[Header]) -> list[Header]:
@@ -262,12 +264,12 @@ def main() -> int:
                 moto_port = int(os.environ.get("MOTO_PORT") or 0)
             except ValueError:
                 raise StartupError(f"MOTO_PORT must be a number, not {os.environ['MOTO_PORT']!r}") from None
-            backend = EmbeddedBackend(template, stage=stage, host=moto_host, port=moto_port)
+            backend = EmbeddedBackend(template, stage=stage, host=moto_host, port=moto_port, outbox=Outbox(announce))
             try:
                 backend.start()
             except OSError as exc:
                 raise StartupError(f"cannot start the embedded backend on {moto_host}:{moto_port}: {exc}") from None
-            print(f"Backend: embedded DynamoDB and Secrets Manager (moto) at {backend.endpoint_url}", flush=True)
+            print(f"Backend: embedded DynamoDB, Secrets Manager and SES (moto) at {backend.endpoint_url}", flush=True)
 
         from auth_core import container
         from auth_core.settings import SettingsError, get_settings
@@ -289,7 +291,7 @@ def main() -> int:
             raise StartupError(f"template.yaml: {exc}") from None
         gateway.load_handlers()  # a handler that fails to import fails here, with its traceback
         server.gateway = gateway
-        server.extra_routes.update(local_pages(server))
+        server.extra_routes.update(local_pages(backend.outbox if backend is not None else None))
         if stop.is_set():
             return 0
         serving = threading.Thread(target=server.serve_forever, args=(0.2,), name="local-api", daemon=True)
@@ -298,6 +300,8 @@ def main() -> int:
         print(f"API:  {base}  (stage {stage}; ready in {time.perf_counter() - started:.1f} s)", flush=True)
         print(f"Docs: {base}/docs", flush=True)
         print(f"Demo: {base}/  (the browser client)", flush=True)
+        if backend is not None:
+            print(f"Mail: {base}{OUTBOX_PATH}  (every mail sent; each is printed here too)", flush=True)
         print("Ctrl-C stops it.", flush=True)
         while not stop.wait(0.2):
             pass

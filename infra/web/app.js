@@ -4,6 +4,9 @@
 // sessionStorage, IndexedDB or a cookie, so an injected script can't lift it from storage and it dies with the tab).
 // The refresh token only in the API's HttpOnly cookie (Path=/auth, SameSite=Strict): JavaScript can't read it, and
 // the browser sends it with POST /auth/refresh and /auth/logout because this page and the API share an origin.
+//
+// The page also opens the emailed links (/reset-password?token=..., /verify-email?token=...): it reads the token,
+// takes it out of the address bar and the history at once, and spends it with one POST.
 
 const REFRESH_LOCK = "serverless-jwt-auth-refresh";
 
@@ -13,6 +16,9 @@ const MESSAGES = {
   invalid_request: "Your session is missing or unreadable (signed out in another tab?). Please sign in again.",
   email_taken: "An account with this email already exists. Sign in instead.",
   invalid_credentials: "Wrong email or password.",
+  wrong_current_password: "Your current password is not right.",
+  email_not_verified: "Your email address is not verified yet: open the link we emailed you, or ask for a new one.",
+  invalid_link: "This link can't be used: it is incomplete, expired or already used. Ask for a new one.",
   too_many_attempts: "Too many failed sign-ins for this account.",
   missing_token: "You are not signed in. Please sign in.",
   invalid_token: "Your session is not valid. Please sign in again.",
@@ -36,11 +42,26 @@ class ApiError extends Error {
 // Thrown when the session is over and the login screen is already back: callers have nothing left to show.
 class SessionEnded extends Error {}
 
+// The 401s that say the access token (the session) is no good; any other 401 (a wrong current password) is an answer.
+const SESSION_ERRORS = new Set(["missing_token", "invalid_token", "token_expired", "token_revoked"]);
+const isSessionError = (error) => error.status === 401 && SESSION_ERRORS.has(error.code);
+
 let accessToken = null; // the only place the access token is kept
 let refreshing = null; // the refresh in flight in this tab, shared by every caller that needs it
 let nextCursor = null; // the admin users list's next page
+let resetToken = null; // the reset link's token, from the address bar (which no longer shows it)
 
 const $ = (id) => document.getElementById(id);
+
+// Elements built from data with textContent only: nothing the API returns is ever parsed as HTML.
+const element = (tag, properties = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), properties);
+  node.append(...children);
+  return node;
+};
+const cell = (content) => (content instanceof Node ? content : element("td", {}, content));
+const row = (...cells) => element("tr", {}, ...cells.map(cell));
+const localTime = (iso) => new Date(iso).toLocaleString();
 
 // ---- HTTP ---------------------------------------------------------------------------------------------------------
 
@@ -70,7 +91,7 @@ async function api(method, path, body) {
   try {
     return await send(method, path, { body, token });
   } catch (error) {
-    if (error.status !== 401) throw error;
+    if (!isSessionError(error)) throw error;
     if (error.code !== "token_expired") endSession(error);
     try {
       // A call that went out with an old token while another call refreshed just retries with the new one.
@@ -81,7 +102,7 @@ async function api(method, path, body) {
     try {
       return await send(method, path, { body, token: accessToken });
     } catch (retryError) {
-      if (retryError.status === 401) endSession(retryError);
+      if (isSessionError(retryError)) endSession(retryError);
       throw retryError;
     }
   }
@@ -116,7 +137,9 @@ function setToken(token) {
 // ---- Screens ------------------------------------------------------------------------------------------------------
 
 function show(view) {
-  for (const name of ["loading", "login", "dashboard"]) $(`${name}-view`).hidden = name !== view;
+  for (const name of ["loading", "login", "dashboard", "forgot", "reset", "verify"]) {
+    $(`${name}-view`).hidden = name !== view;
+  }
 }
 
 function showMessage(text, kind = "error", items = []) {
@@ -181,8 +204,9 @@ async function loadDashboard() {
   $("profile-email").textContent = user.email;
   $("profile-role").textContent = user.role;
   $("profile-status").textContent = user.status;
+  $("profile-verified").textContent = user.email_verified ? "yes" : "no";
   $("profile-id").textContent = user.id;
-  $("profile-created").textContent = new Date(user.created_at).toLocaleString();
+  $("profile-created").textContent = localTime(user.created_at);
   $("loaded-at").textContent = new Date().toLocaleTimeString();
   $("admin-panel").hidden = user.role !== "admin";
   show("dashboard");
@@ -192,17 +216,46 @@ async function loadUsers(more) {
   const query = new URLSearchParams({ limit: "10" });
   if (more && nextCursor) query.set("cursor", nextCursor);
   const { users, next_cursor } = await api("GET", `/admin/users?${query}`);
-  const rows = users.map((user) => {
-    const row = document.createElement("tr");
-    for (const value of [user.email, user.role, user.status, new Date(user.created_at).toLocaleString()]) {
-      row.append(Object.assign(document.createElement("td"), { textContent: value }));
-    }
-    return row;
-  });
+  const rows = users.map((user) => row(user.email, user.role, user.status, localTime(user.created_at)));
   if (more) $("users-body").append(...rows);
   else $("users-body").replaceChildren(...rows);
   nextCursor = next_cursor;
   $("more-users").hidden = !next_cursor;
+}
+
+async function loadSessions() {
+  const { sessions } = await api("GET", "/me/sessions");
+  const rows = sessions.map((session) => {
+    const end = element("button", { type: "button", className: "secondary", textContent: "Sign out this device" });
+    Object.assign(end.dataset, { session: session.id, current: session.current });
+    const marker = session.current ? [element("span", { className: "badge", textContent: "this device" })] : [];
+    const device = element("td", { className: "ua", textContent: session.user_agent });
+    const when = [localTime(session.created_at), localTime(session.last_used_at)];
+    return row(...when, device, session.ip, element("td", {}, ...marker, end));
+  });
+  $("sessions-body").replaceChildren(...rows);
+  $("sessions-table").hidden = false;
+}
+
+// DELETE /me/sessions/{id}: that session's refresh and access tokens end; ending this tab's own signs it out here.
+async function endOneSession(button) {
+  await api("DELETE", `/me/sessions/${encodeURIComponent(button.dataset.session)}`);
+  if (button.dataset.current === "true") endSession("You are signed out on this device.", "info");
+  await loadSessions();
+  showMessage("That device is signed out.", "info");
+}
+
+async function changePassword(form) {
+  const body = { current_password: form.current_password.value, new_password: form.new_password.value };
+  try {
+    await api("POST", "/me/password", body);
+  } catch (error) {
+    if (error.code === "invalid_credentials") throw new ApiError(error.status, "wrong_current_password");
+    throw error;
+  }
+  form.reset();
+  showMessage("Your password has been changed. Your other sessions are signed out; this one continues.", "info");
+  if (!$("sessions-table").hidden) await loadSessions();
 }
 
 async function signIn(email, password) {
@@ -222,25 +275,90 @@ async function logoutAll() {
 }
 
 // Runs a UI action: one at a time per button, errors shown as messages.
+async function run(button, action) {
+  button.disabled = true;
+  clearMessage();
+  try {
+    await action();
+  } catch (error) {
+    if (!(error instanceof SessionEnded)) showError(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function on(id, event, action) {
-  $(id).addEventListener(event, async (domEvent) => {
+  $(id).addEventListener(event, (domEvent) => {
     domEvent.preventDefault();
-    const button = event === "submit" ? domEvent.target.querySelector("button") : $(id);
-    button.disabled = true;
-    clearMessage();
-    try {
-      await action(domEvent.target);
-    } catch (error) {
-      if (!(error instanceof SessionEnded)) showError(error);
-    } finally {
-      button.disabled = false;
-    }
+    const button = event === "submit" ? domEvent.target.querySelector("button[type=submit]") : $(id);
+    return run(button, () => action(domEvent.target));
   });
 }
 
-on("login-form", "submit", async (form) => {
-  await signIn(form.email.value, form.password.value);
+// The emailed links' pages: the token leaves the address bar and the history before anything else happens.
+function showVerify(email = "") {
+  $("resend-email").value = email;
+  show("verify");
+}
+
+async function verifyEmail(token) {
+  showVerify();
+  try {
+    await send("POST", "/auth/verify-email", { body: { token } });
+  } catch (error) {
+    showError(error);
+    return false;
+  }
+  history.replaceState(null, "", "/");
+  showMessage("Your email address is verified.", "info");
+  return true;
+}
+
+async function resetPassword(form) {
+  try {
+    await send("POST", "/auth/password/reset", { body: { token: resetToken, password: form.password.value } });
+  } catch (error) {
+    if (error.code === "invalid_link") show("forgot"); // a policy refusal keeps the link: the form stays
+    throw error;
+  }
+  resetToken = null;
   form.reset();
+  history.replaceState(null, "", "/");
+  show("login");
+  showMessage("Your password has been reset and every session has ended. Sign in with the new password.", "info");
+}
+
+on("login-form", "submit", async (form) => {
+  try {
+    await signIn(form.email.value, form.password.value);
+  } catch (error) {
+    if (error.code === "email_not_verified") showVerify(form.email.value);
+    throw error;
+  }
+  form.reset();
+});
+on("forgot-link", "click", () => {
+  $("forgot-email").value = $("login-email").value;
+  show("forgot");
+});
+on("forgot-back", "click", backToStart);
+on("resend-back", "click", backToStart);
+on("forgot-form", "submit", async (form) => {
+  const email = form.email.value;
+  await send("POST", "/auth/password/forgot", { body: { email } });
+  showMessage(`If an account exists for ${email}, we have emailed it a link to choose a new password.`, "info");
+});
+on("resend-form", "submit", async (form) => {
+  const email = form.email.value;
+  await send("POST", "/auth/verify-email/resend", { body: { email } });
+  showMessage(`If ${email} has an account waiting for verification, we have emailed it a new link.`, "info");
+});
+on("reset-form", "submit", resetPassword);
+on("password-form", "submit", changePassword);
+on("load-sessions", "click", loadSessions);
+$("sessions-body").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-session]");
+  if (button) run(button, () => endOneSession(button));
 });
 on("register-form", "submit", async (form) => {
   const [email, password] = [form.email.value, form.password.value];
@@ -255,9 +373,23 @@ on("logout-all", "click", logoutAll);
 on("load-users", "click", () => loadUsers(false));
 on("more-users", "click", () => loadUsers(true));
 
-// On load, the cookie (if any) restores the session: a refresh gives this tab its own access token.
+// On load, an emailed link is handled first; then the cookie (if any) restores the session: a refresh gives this tab
+// its own access token.
 async function start() {
   setInterval(renderCountdown, 500);
+  const path = location.pathname;
+  const token = new URLSearchParams(location.search).get("token") ?? "";
+  if (path === "/reset-password" || path === "/verify-email") history.replaceState(null, "", path);
+  if (path === "/reset-password") {
+    resetToken = token;
+    show("reset");
+    return;
+  }
+  if (path === "/verify-email" && !(await verifyEmail(token))) return;
+  await restore();
+}
+
+async function restore() {
   try {
     await refreshSession();
     await loadDashboard();
@@ -266,6 +398,11 @@ async function start() {
     show("login");
     if (error.status === 0 || error.status >= 500) showError(error); // not signed in is no error; an outage is
   }
+}
+
+function backToStart() {
+  history.replaceState(null, "", "/");
+  return restore();
 }
 
 start();

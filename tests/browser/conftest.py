@@ -9,9 +9,9 @@ suite is skipped with the reason, except in CI (CI set), where it fails.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -78,16 +78,30 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
-    """A fresh browser profile (its own cookies and storage) per test; no script error or CSP violation allowed."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1000, "height": 760})
-    context.set_default_timeout(10_000)
+def new_context(browser: Browser, base_url: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Fresh browser profiles (each its own cookies and storage: another device), made on demand with Playwright's
+    context options (a `user_agent`, say); no script error or CSP violation allowed in any of them."""
+    contexts: list[BrowserContext] = []
     problems: list[str] = []
-    context.on("weberror", lambda error: problems.append(f"uncaught: {error.error}"))
-    context.on(
-        "console",
-        lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None,
-    )
-    yield context
-    context.close()
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(base_url=base_url, viewport={"width": 1000, "height": 760}, **options)
+        context.set_default_timeout(10_000)
+        context.on("weberror", lambda error: problems.append(f"uncaught: {error.error}"))
+        context.on(
+            "console",
+            lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None,
+        )
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
     assert problems == []
+
+
+@pytest.fixture
+def context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
+    """A fresh browser profile per test."""
+    return new_context()

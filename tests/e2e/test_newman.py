@@ -2,7 +2,8 @@
 
 The session's local API fits the collection as it is: it creates the admin from ADMIN_EMAIL / ADMIN_PASSWORD and runs
 with REFRESH_REUSE_GRACE_SECONDS=0, which the collection's reuse request needs (a rotated-out refresh token presented
-again is reuse at once). newman comes with `make node` (infra/package-lock.json).
+again is reuse at once), and its embedded backend serves the outbox (GET /_local/outbox) from which the collection's
+script steps take the emailed links' tokens. newman comes with `make node` (infra/package-lock.json).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ NEWMAN = ROOT / "infra" / "node_modules" / ".bin" / "newman"
 COLLECTION = ROOT / "infra" / "postman" / "serverless-jwt-auth.postman_collection.json"
 ENVIRONMENT = ROOT / "infra" / "postman" / "local.postman_environment.json"
 TIMEOUT_SECONDS = 120
-MIN_REQUESTS = 17
+MIN_REQUESTS = 33
 
 
 def summary_row(output: str, name: str) -> tuple[int, int]:
