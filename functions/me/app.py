@@ -16,7 +16,8 @@ SessionId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z
 
 @app.get("/me", summary="The signed-in user", tags=["users"])
 def me() -> Response[MeResponse]:
-    user = container.auth_service().current_user(user_id=caller(app).sub)
+    principal = caller(app)
+    user = container.auth_service().current_user(user_id=principal.sub, email=principal.email)
     body = MeResponse(user=User.of(user), message=f"Welcome {user.email}, to your secure dashboard.")
     return Response(200, JSON, body)
 

@@ -277,10 +277,13 @@ DYNAMODB_PATHS = [
     ("refresh_cookie", "TransactWriteItems"),
     ("logout", "TransactWriteItems"),
     ("logout_all", "UpdateItem"),
-    ("me", "Query"),
+    ("me", "GetItem"),
     ("admin_list", "Scan"),
+    ("admin_list", "BatchGetItem"),
     ("admin_get", "Query"),
+    ("admin_get", "GetItem"),
     ("admin_patch", "Query"),
+    ("admin_patch", "GetItem"),
     ("admin_patch", "UpdateItem"),
 ]
 TRANSACTION_PATHS = [(route, operation) for route, operation in DYNAMODB_PATHS if operation == "TransactWriteItems"]
@@ -720,7 +723,7 @@ HANG_PATHS = [
     ("dynamodb", "register", "TransactWriteItems"),
     ("dynamodb", "login", "TransactWriteItems"),
     ("dynamodb", "refresh", "TransactWriteItems"),
-    ("dynamodb", "me", "Query"),
+    ("dynamodb", "me", "GetItem"),
     ("dynamodb", "admin_patch", "UpdateItem"),
     ("secretsmanager", "login", "GetSecretValue"),
 ]

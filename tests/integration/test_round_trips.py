@@ -55,13 +55,13 @@ def test_refresh_is_one_read_and_one_transaction(api, signed_in, calls):
     assert calls == ["BatchGetItem", "TransactWriteItems"]
 
 
-def test_me_is_authorizer_read_plus_one_query(api, signed_in, calls):
+def test_me_is_authorizer_read_plus_one_get(api, signed_in, calls):
     session = signed_in()
     calls.clear()
 
     assert api.call("GET", "/me", token=session["access_token"]).status == 200
 
-    assert calls == ["BatchGetItem", "Query"]  # the authorizer's one read, then /me's one
+    assert calls == ["BatchGetItem", "GetItem"]  # the authorizer's one read, then /me's one (by the verified email)
 
 
 def test_logout_is_one_transaction(api, signed_in, calls):

@@ -119,7 +119,7 @@ def test_create_tables_with_template_creates_its_keys_and_index(dynamodb: Any, t
     assert index["KeySchema"] == [{"AttributeName": "user_id", "KeyType": "HASH"}]
     assert index["Projection"] == {
         "ProjectionType": "INCLUDE",
-        "NonKeyAttributes": ["role", "status", "created_at", "tokens_valid_after", "email_verified"],
+        "NonKeyAttributes": ["role", "status", "created_at", "tokens_valid_after"],
     }
     assert tokens["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     (sessions_index,) = tokens["GlobalSecondaryIndexes"]

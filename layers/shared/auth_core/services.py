@@ -225,8 +225,12 @@ class AuthService:
             raise TokenRevokedError() from exc
         audit("logout_all", "success", user_id=user_id)
 
-    def current_user(self, *, user_id: str) -> UserRecord:
-        return self._users.get_by_id(user_id)
+    def current_user(self, *, user_id: str, email: str) -> UserRecord:
+        """The caller's account, read by the email the authorizer verified (one consistent read, no index)."""
+        user = self._users.shown(email)
+        if user is None or user.id != user_id:
+            raise NotFoundError("No user has this id.")
+        return user
 
     def _live(self, session: Session | None, user: UserRecord | None, now: float) -> tuple[Session, UserRecord]:
         """The session and its user, if the session may still be refreshed."""

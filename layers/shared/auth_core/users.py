@@ -1,8 +1,13 @@
 """The users table: one item per user keyed by the normalized email (so uniqueness is a conditional write), and the
-`user_id-index` GSI for lookups by id (it never projects the password hash)."""
+`user_id-index` GSI for lookups by id (it never projects the password hash).
+
+The index finds the email; what a User shows is then read from the table with `_SHOWN` (never the hash). DynamoDB
+can't change an existing index's projection, so attributes added later (`email_verified`) are read there, and a
+deployed stack upgrades in place."""
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,6 +23,9 @@ if TYPE_CHECKING:
     from auth_core.cursors import CursorCodec
 
 ID_INDEX = "user_id-index"
+_BATCH_ATTEMPTS = 3
+_SHOWN = "email, user_id, #r, #s, created_at, tokens_valid_after, email_verified"
+_SHOWN_NAMES = {"#r": "role", "#s": "status"}
 
 
 def to_record(item: Item) -> UserRecord:
@@ -95,12 +103,27 @@ class UsersRepository:
                 IndexName=ID_INDEX,
                 KeyConditionExpression="user_id = :id",
                 ExpressionAttributeValues={":id": s(user_id)},
+                ProjectionExpression="email",
                 Limit=1,
             )
         items = response.get("Items", [])
-        if not items:
+        user = self.shown(cast("str", read_s(items[0], "email"))) if items else None
+        if user is None or user.id != user_id:
             raise NotFoundError("No user has this id.")
-        return to_record(items[0])
+        return user
+
+    def shown(self, email: str) -> UserRecord | None:
+        """The user as a response shows it (a consistent read, without the password hash)."""
+        with dependency_call():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key={"email": s(email)},
+                ConsistentRead=True,
+                ProjectionExpression=_SHOWN,
+                ExpressionAttributeNames=_SHOWN_NAMES,
+            )
+        item = response.get("Item")
+        return to_record(item) if item else None
 
     def list(self, *, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
         """One page of users, and the cursor of the next page (None on the last one). The cursor is the index key the
@@ -112,7 +135,30 @@ class UsersRepository:
             response = self._client.scan(**kwargs)
         last_key = response.get("LastEvaluatedKey")
         next_cursor = self._cursors.seal(last_key) if last_key else None
-        return [to_record(item) for item in response.get("Items", [])], next_cursor
+        emails = [cast("str", read_s(item, "email")) for item in response.get("Items", [])]
+        return self._shown_many(emails), next_cursor
+
+    def _shown_many(self, emails: builtins.list[str]) -> builtins.list[UserRecord]:
+        """The users of one page, read from the table in one BatchGetItem (a page is at most 100 keys), in order."""
+        if not emails:
+            return []
+        request: dict[str, Any] = {
+            self._table: {
+                "Keys": [{"email": s(email)} for email in emails],
+                "ProjectionExpression": _SHOWN,
+                "ExpressionAttributeNames": _SHOWN_NAMES,
+                "ConsistentRead": True,
+            }
+        }
+        found: dict[str, UserRecord] = {}
+        for _ in range(_BATCH_ATTEMPTS):
+            with dependency_call():
+                response = self._client.batch_get_item(RequestItems=request)
+            found |= {user.email: user for user in map(to_record, response.get("Responses", {}).get(self._table, []))}
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return [found[email] for email in emails if email in found]
+        raise DependencyError()
 
     def update(
         self,
