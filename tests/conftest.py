@@ -67,6 +67,7 @@ def aws() -> Iterator[dict[str, Any]]:
 
 
 PASSWORD = "correct horse battery staple 42"
+ROLE_ARN = "arn:aws:iam::123456789012:role/serverless-jwt-auth-dev"
 
 
 @pytest.fixture
@@ -80,6 +81,8 @@ def stack(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
         "UsersTableName": TEST_ENV["USERS_TABLE_NAME"],
         "TokensTableName": TEST_ENV["TOKENS_TABLE_NAME"],
         "SigningKeySecretArn": TEST_ENV["SIGNING_KEY_SECRET_ARN"],
+        "IssuerRoleArns": f"{ROLE_ARN}/login,{ROLE_ARN}/refresh",
+        "SigningKeyRotatorRoleArn": f"{ROLE_ARN}/rotate-signing-key",
     }
 
     class CloudFormation:

@@ -99,6 +99,7 @@ def kms_signer() -> KmsSigner:
     return KmsSigner(kms(), key_registry(), first_key_id=get_settings().SIGNING_KMS_KEY_ID)
 
 
+@cache
 def signing_key_rotator() -> SigningKeyRotator:
     """The rotation of the access-token signing key (the rotation function and `make rotate-key-emergency`)."""
     from auth_core.signing_key_rotation import IN_FLIGHT_SECONDS, SigningKeyRotator, key_policy
@@ -206,6 +207,7 @@ def reset() -> None:
         key_registry,
         public_keys,
         kms_signer,
+        signing_key_rotator,
         discovery,
         cursor_codec,
         users_repository,

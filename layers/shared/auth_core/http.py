@@ -144,7 +144,9 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
         request_context = event.get("requestContext") or {}
         identity = request_context.get("identity") or {}
         container.use_stage(
-            api_id=request_context.get("apiId"), region=os.environ.get("AWS_REGION"), stage=request_context.get("stage")
+            api_id=request_context.get("apiId"),
+            region=os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION")),
+            stage=request_context.get("stage"),
         )
         logger.append_keys(
             source_ip=identity.get("sourceIp"), user_agent=(identity.get("userAgent") or "")[:MAX_USER_AGENT]
