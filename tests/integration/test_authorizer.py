@@ -16,6 +16,7 @@ from auth_core.errors import DependencyError
 from tests.conftest import PASSWORD
 from tests.lambda_events import LambdaContext, handler_of, load_event
 from tests.signing import resign
+
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/me"
 WHOLE_API = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/*/*"
 
@@ -277,7 +278,9 @@ def test_authorize_dynamodb_never_processing_keys_raises(monkeypatch: pytest.Mon
         authorize(f"Bearer {ada['access_token']}")
 
 
-def test_authorize_key_registry_failing_on_cold_start_raises(monkeypatch: pytest.MonkeyPatch, ada: dict[str, Any]) -> None:
+def test_authorize_key_registry_failing_on_cold_start_raises(
+    monkeypatch: pytest.MonkeyPatch, ada: dict[str, Any]
+) -> None:
     container.reset()
 
     def fail(**_: Any) -> Any:
