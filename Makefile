@@ -99,8 +99,8 @@ admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev
 	$(BIN)/python -m infra.create_admin --stack $(STACK) --email "$(EMAIL)" \
 		$(if $(PROMOTE),--promote) $(if $(PROMOTE_USER_ID),--yes-promote-user-id "$(PROMOTE_USER_ID)")
 
-rotate-key-emergency: setup ## after a leak: a new signing key now, the old one verifies nothing (STAGE=dev [YES=1])
-	$(BIN)/python -m infra.emergency_key --stack $(STACK) $(if $(YES),--yes)
+rotate-key-emergency: setup ## after a leak: new keys now, the old ones verify nothing (STAGE=dev [YES=1] [KEY=signing-key|service-secret])
+	$(BIN)/python -m infra.emergency_key --stack $(STACK) $(if $(KEY),--key $(KEY)) $(if $(YES),--yes)
 
 bench: build ## performance figures with their floors and ratios (cold start, warm authorizer, login, sizes, cost)
 	PY313=$(PY313) $(BIN)/python -m infra.bench

@@ -1,7 +1,7 @@
-"""What the local API's handlers talk to: an embedded DynamoDB, Secrets Manager and SES (moto's server, in this
+"""What the local API's handlers talk to: an embedded DynamoDB, Secrets Manager, KMS and SES (moto's server, in this
 process), or tables and a secret that already exist (real AWS, DynamoDB Local, LocalStack...) named in the environment.
 
-The embedded backend builds the tables and the signing secret from template.yaml's own resource definitions
+The embedded backend builds the tables, the signing secret and the signing key from template.yaml's own definitions
 (infra.cfn), so the local schema can't drift from the deployed one, verifies the sender's address in SES, and keeps
 every mail sent in its outbox (infra.outbox). Everything lives in memory and is gone on stop.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.cfn import create_signing_secret, create_tables, table_definitions
+from infra.cfn import create_signing_kms_key, create_signing_secret, create_tables, table_definitions
 from infra.gateway import TemplateValues
 from infra.outbox import Outbox
 
@@ -74,6 +74,7 @@ def apply_local_defaults(
         "POWERTOOLS_SERVICE_NAME": defaults.get("POWERTOOLS_SERVICE_NAME", "serverless-jwt-auth"),
         "POWERTOOLS_METRICS_NAMESPACE": defaults.get("POWERTOOLS_METRICS_NAMESPACE", "ServerlessJwtAuth"),
         "AWS_DEFAULT_REGION": values.region,
+        "TOKEN_ISSUER": f"http://127.0.0.1:{port}",  # the `iss` of access tokens: the local API's base URL
     }
     applied = {name: value for name, value in defaults.items() if name not in env}
     env.update(applied)
@@ -142,7 +143,10 @@ class EmbeddedBackend:
             if logical_id in table_names
         }
         self.names["SIGNING_KEY_SECRET_ARN"] = secret_arn
+        kms = session.client("kms", endpoint_url=self.endpoint_url)
+        self.names["SIGNING_KMS_KEY_ID"] = create_signing_kms_key(kms, dict(self._template))
         self._env.update(self.names)
+        register_first_signing_key()
         return {"AWS_ENDPOINT_URL": self.endpoint_url, **self.names}
 
     def stop(self) -> None:
@@ -157,6 +161,15 @@ class EmbeddedBackend:
         if self.endpoint_url is not None and self._env.get("AWS_ENDPOINT_URL") == self.endpoint_url:
             del self._env["AWS_ENDPOINT_URL"]
         self.endpoint_url = None
+
+
+def register_first_signing_key() -> None:
+    """Record the template's KMS key as the current signing key, as the first login would: the JWKS is never empty,
+    so a verifier pointed at the local API (a JWT authorizer, PyJWKClient) finds the key before anyone signs in."""
+    from auth_core import container
+
+    container.reset()
+    container.kms_signer().current(container.key_registry().read())
 
 
 def _kebab(name: str) -> str:

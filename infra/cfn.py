@@ -1,7 +1,8 @@
 """Read template.yaml and build its data resources outside CloudFormation.
 
-The template is the one definition of the tables and the signing secret: the tests and the local API create them
-from it (moto's CloudFormation cannot create this stack), so there is no second copy of the schema to drift.
+The template is the one definition of the tables, the signing secret and the signing key: the tests and the local API
+create them from it (moto's CloudFormation cannot create this stack), so there is no second copy of the schema to
+drift.
 """
 
 from __future__ import annotations
@@ -210,3 +211,20 @@ def create_signing_secret(
         SecretString=generate_secret_string(properties["GenerateSecretString"]),
     )
     return response["ARN"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# KMS
+
+
+def create_signing_kms_key(kms_client: Any, template: dict[str, Any], *, logical_id: str = "SigningKmsKey") -> str:
+    """Create the template's access-token signing key (its key spec, usage and description) in KMS; return its ARN.
+    Its key policy names the stack's IAM roles, which exist only in a deployed stack: it is left out here."""
+    from infra.moto_kms import honour_digest_message_type
+
+    honour_digest_message_type()  # a no-op outside moto's process; moto signs digests as AWS does
+    properties = template["Resources"][logical_id]["Properties"]
+    response = kms_client.create_key(
+        Description=properties.get("Description", ""), KeySpec=properties["KeySpec"], KeyUsage=properties["KeyUsage"]
+    )
+    return str(response["KeyMetadata"]["Arn"])

@@ -12,8 +12,15 @@ OUTPUT_TO_SETTING = {
     "UsersTableName": "USERS_TABLE_NAME",
     "TokensTableName": "TOKENS_TABLE_NAME",
     "SigningKeySecretArn": "SIGNING_KEY_SECRET_ARN",
+    "IssuerRoleArns": "ISSUER_ROLE_ARNS",
+    "SigningKeyRotatorRoleArn": "ROTATOR_ROLE_ARN",
 }
-PARAMETER_TO_SETTING = {"BcryptCost": "BCRYPT_COST", "TokenIssuer": "TOKEN_ISSUER", "TokenAudience": "TOKEN_AUDIENCE"}
+PARAMETER_TO_SETTING = {
+    "BcryptCost": "BCRYPT_COST",
+    "PublicBaseUrl": "TOKEN_ISSUER",
+    "TokenAudience": "TOKEN_AUDIENCE",
+    "AccessTokenTtlSeconds": "ACCESS_TOKEN_TTL_SECONDS",
+}
 
 
 def configure_from_stack(stack_name: str) -> None:

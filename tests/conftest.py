@@ -25,7 +25,7 @@ TEST_ENV = {
     "USERS_TABLE_NAME": "test-users",
     "TOKENS_TABLE_NAME": "test-tokens",
     "SIGNING_KEY_SECRET_ARN": "test/signing-key",
-    "TOKEN_ISSUER": "serverless-jwt-auth",
+    "TOKEN_ISSUER": "https://auth.example.com",
     "TOKEN_AUDIENCE": "serverless-jwt-auth-api",
     # bcrypt at its minimum cost keeps the suite fast; production refuses anything below 12 (tested).
     "BCRYPT_COST": "4",
@@ -48,9 +48,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 @pytest.fixture
 def aws() -> Iterator[dict[str, Any]]:
-    """moto's DynamoDB and Secrets Manager, with the tables and the secret built from template.yaml."""
+    """moto's DynamoDB, Secrets Manager and KMS, with the tables, the secret and the signing key built from
+    template.yaml (SIGNING_KMS_KEY_ID names the key, as the template does)."""
     from auth_core import container
-    from infra.cfn import create_signing_secret, create_tables, load_template
+    from infra.cfn import create_signing_kms_key, create_signing_secret, create_tables, load_template
 
     with mock_aws():
         template = load_template()
@@ -63,12 +64,16 @@ def aws() -> Iterator[dict[str, Any]]:
         )
         create_signing_secret(secrets, template, TEST_ENV["SIGNING_KEY_SECRET_ARN"])
         boto3.client("sesv2").create_email_identity(EmailIdentity=TEST_ENV["SENDER_EMAIL"])  # moto verifies it
+        kms = boto3.client("kms")
+        os.environ["SIGNING_KMS_KEY_ID"] = create_signing_kms_key(kms, template)
         container.reset()
-        yield {"dynamodb": dynamodb, "secretsmanager": secrets, "template": template}
+        yield {"dynamodb": dynamodb, "secretsmanager": secrets, "kms": kms, "template": template}
         container.reset()
+        os.environ.pop("SIGNING_KMS_KEY_ID", None)
 
 
 PASSWORD = "correct horse battery staple 42"
+ROLE_ARN = "arn:aws:iam::123456789012:role/serverless-jwt-auth-dev"
 
 
 @pytest.fixture
@@ -82,6 +87,8 @@ def stack(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
         "UsersTableName": TEST_ENV["USERS_TABLE_NAME"],
         "TokensTableName": TEST_ENV["TOKENS_TABLE_NAME"],
         "SigningKeySecretArn": TEST_ENV["SIGNING_KEY_SECRET_ARN"],
+        "IssuerRoleArns": f"{ROLE_ARN}/login,{ROLE_ARN}/refresh",
+        "SigningKeyRotatorRoleArn": f"{ROLE_ARN}/rotate-signing-key",
     }
 
     class CloudFormation:

@@ -26,6 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
     arn = request.parsed_arn
     policy = {"region": arn.region, "aws_account_id": arn.aws_account_id, "api_id": arn.api_id, "stage": arn.stage}
+    container.use_stage(api_id=arn.api_id, region=arn.region, stage=arn.stage)  # the default issuer
     try:
         principal = container.access_verifier().verify(bearer_token(request.authorization_token))
     except AuthenticationError as error:

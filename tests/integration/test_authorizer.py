@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
-import string
 from typing import Any
 
 import jwt
@@ -15,10 +13,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from auth_core import container
 from auth_core.errors import DependencyError
-from tests.conftest import PASSWORD, TEST_ENV
+from tests.conftest import PASSWORD
 from tests.lambda_events import LambdaContext, handler_of, load_event
+from tests.signing import resign
 
-SECRET_ID = TEST_ENV["SIGNING_KEY_SECRET_ARN"]
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/me"
 WHOLE_API = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/*/*"
 
@@ -52,27 +50,12 @@ def claims_of(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return decode(header), decode(payload)
 
 
-def signing_key(aws: dict[str, Any], stage: str = "AWSCURRENT") -> dict[str, str]:
-    """The key document Secrets Manager holds (moto's secret, built from template.yaml)."""
-    secret = aws["secretsmanager"].get_secret_value(SecretId=SECRET_ID, VersionStage=stage)
-    return json.loads(secret["SecretString"])
+def random_key_token(token: str, **changes: Any) -> str:
+    """The token's claims (with `changes`) signed by a P-256 key of the attacker's, under the token's own header."""
+    from cryptography.hazmat.primitives.asymmetric import ec
 
-
-def resign(token: str, *, key: str, kid: str, **changes: Any) -> str:
-    """The same access token's claims with `changes`, signed again with `key` under `kid`."""
     header, claims = claims_of(token)
-    return jwt.encode(claims | changes, key.encode(), algorithm="HS256", headers={"typ": header["typ"], "kid": kid})
-
-
-def random_key() -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(64))
-
-
-def rotate(aws: dict[str, Any], kid: str) -> None:
-    """A rotation as Secrets Manager does it: the new version becomes AWSCURRENT, the old one AWSPREVIOUS."""
-    secret = json.dumps({"kid": kid, "alg": "HS256", "key": random_key()})
-    aws["secretsmanager"].put_secret_value(SecretId=SECRET_ID, SecretString=secret)
-    container.reset()  # a new Lambda environment: nothing cached
+    return jwt.encode(claims | changes, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers=header)
 
 
 def login() -> str:
@@ -146,11 +129,8 @@ def test_authorize_refresh_token_as_access_denies_invalid_token(ada: dict[str, A
 
 
 def test_authorize_expired_token_denies_token_expired(aws: dict[str, Any], ada: dict[str, Any]) -> None:
-    key = signing_key(aws)
     _, claims = claims_of(ada["access_token"])
-    expired = resign(
-        ada["access_token"], key=key["key"], kid=key["kid"], iat=claims["iat"] - 3600, exp=claims["exp"] - 3600
-    )
+    expired = resign(aws["kms"], ada["access_token"], iat=claims["iat"] - 3600, exp=claims["exp"] - 3600)
 
     result = authorize(f"Bearer {expired}")
 
@@ -160,22 +140,25 @@ def test_authorize_expired_token_denies_token_expired(aws: dict[str, Any], ada: 
 
 def test_authorize_resigned_with_real_key_allows(aws: dict[str, Any], ada: dict[str, Any]) -> None:
     # The control for the forgeries below: re-signing unchanged claims with the real key is accepted.
-    key = signing_key(aws)
-
-    result = authorize(f"Bearer {resign(ada['access_token'], key=key['key'], kid=key['kid'])}")
+    result = authorize(f"Bearer {resign(aws['kms'], ada['access_token'])}")
 
     assert_allowed(result, sub=ada["user_id"], role="user")
 
 
 def test_authorize_different_key_right_kid_denies_invalid_token(aws: dict[str, Any], ada: dict[str, Any]) -> None:
-    forged = resign(ada["access_token"], key=random_key(), kid=signing_key(aws)["kid"], role="admin")
+    forged = random_key_token(ada["access_token"], role="admin")
 
     assert_denied(authorize(f"Bearer {forged}"), "invalid_token")
 
 
-@pytest.mark.parametrize("kid", ["k9", "../../dev/null", "' OR 1=1 --"])
+@pytest.mark.parametrize("kid", ["k9", "../../dev/null", "' OR 1=1 --", "SIGNING_KEYS"])
 def test_authorize_unknown_kid_denies_invalid_token(aws: dict[str, Any], ada: dict[str, Any], kid: str) -> None:
-    forged = resign(ada["access_token"], key=signing_key(aws)["key"], kid=kid)
+    header, claims = claims_of(ada["access_token"])
+    key = container.key_registry().read().find(header["kid"])
+    assert key is not None
+    from tests.signing import es256_token
+
+    forged = es256_token(aws["kms"], key.key_id, header | {"kid": kid}, claims)
 
     assert_denied(authorize(f"Bearer {forged}"), "invalid_token")
 
@@ -208,9 +191,8 @@ def test_authorize_disabled_user_token_minted_after_disable_denies_token_revoked
     container.admin_service().update_user(
         actor_id=root["user_id"], user_id=ada["user_id"], role=None, status="disabled"
     )
-    key = signing_key(aws)
     _, claims = claims_of(ada["access_token"])
-    later = resign(ada["access_token"], key=key["key"], kid=key["kid"], iat=claims["iat"] + 1, jti="minted-later")
+    later = resign(aws["kms"], ada["access_token"], iat=claims["iat"] + 1, jti="minted-later")
 
     assert_denied(authorize(f"Bearer {later}"), "token_revoked")
 
@@ -252,34 +234,6 @@ def test_authorize_after_role_change_context_has_current_role(ada: dict[str, Any
 
     admin.update_user(actor_id=root["user_id"], user_id=ada["user_id"], role="user", status=None)
     assert_allowed(authorize(token), sub=ada["user_id"], role="user")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Key rotation
-
-
-def test_authorize_after_rotation_old_and_new_tokens_allowed(aws: dict[str, Any], ada: dict[str, Any]) -> None:
-    old = ada["access_token"]
-
-    rotate(aws, "k2")
-    new = login()
-
-    assert claims_of(old)[0]["kid"] == "k1"
-    assert claims_of(new)[0]["kid"] == "k2"
-    assert_allowed(authorize(f"Bearer {old}"), sub=ada["user_id"], role="user")
-    assert_allowed(authorize(f"Bearer {new}"), sub=ada["user_id"], role="user")
-
-
-def test_authorize_after_two_rotations_oldest_denied(aws: dict[str, Any], ada: dict[str, Any]) -> None:
-    oldest = ada["access_token"]
-    rotate(aws, "k2")
-    middle = login()
-
-    rotate(aws, "k3")
-
-    assert_denied(authorize(f"Bearer {oldest}"), "invalid_token")
-    assert_allowed(authorize(f"Bearer {middle}"), sub=ada["user_id"], role="user")
-    assert claims_of(login())[0]["kid"] == "k3"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -325,15 +279,15 @@ def test_authorize_dynamodb_never_processing_keys_raises(monkeypatch: pytest.Mon
         authorize(f"Bearer {ada['access_token']}")
 
 
-def test_authorize_secrets_manager_failing_on_cold_start_raises(
+def test_authorize_key_registry_failing_on_cold_start_raises(
     monkeypatch: pytest.MonkeyPatch, ada: dict[str, Any]
 ) -> None:
     container.reset()
 
     def fail(**_: Any) -> Any:
-        raise client_error("InternalServiceError", "GetSecretValue")
+        raise client_error("InternalServerError", "GetItem")
 
-    monkeypatch.setattr(container.secretsmanager(), "get_secret_value", fail)
+    monkeypatch.setattr(container.dynamodb(), "get_item", fail)
 
     with pytest.raises(DependencyError):
         authorize(f"Bearer {ada['access_token']}")
@@ -343,7 +297,7 @@ def test_authorize_secrets_manager_failing_on_cold_start_raises(
 # Cost
 
 
-def test_authorize_warm_call_makes_one_dynamodb_round_trip_and_no_secrets_call(ada: dict[str, Any]) -> None:
+def test_authorize_warm_call_makes_one_dynamodb_round_trip_and_no_secrets_or_kms_call(ada: dict[str, Any]) -> None:
     token = f"Bearer {ada['access_token']}"
     container.reset()  # a cold Lambda
     dynamodb_calls: list[str] = []
@@ -359,16 +313,18 @@ def test_authorize_warm_call_makes_one_dynamodb_round_trip_and_no_secrets_call(a
         "before-call.secrets-manager", lambda model, **_: secrets_calls.append(model.name)
     )
     assert_allowed(authorize(token), sub=ada["user_id"], role="user")
-    assert secrets_calls  # the cold call fetched the keys (and the hooks see calls)
+    assert dynamodb_calls == ["GetItem", "BatchGetItem"]  # cold: the public keys, then the revocation read
     dynamodb_calls.clear()
     secrets_calls.clear()
     reads.clear()
 
     assert_allowed(authorize(token), sub=ada["user_id"], role="user")
 
-    # One read for the denylist entry and the user together; zero would mean no revocation check at all.
+    # One read for the denylist entry, the session, the user and the key registry together; zero would mean no
+    # revocation check at all. The authorizer verifies with public keys: no secret, and no KMS client at all.
     assert dynamodb_calls == ["BatchGetItem"]
     assert secrets_calls == []
+    assert container.kms.cache_info().currsize == 0
     # Strongly consistent: a logout or a disable takes effect on the very next request.
     assert len(reads) == 2
     assert all(read["ConsistentRead"] is True for read in reads)

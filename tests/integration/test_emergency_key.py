@@ -6,6 +6,7 @@ that would let whoever holds the key keep minting tokens until the next rotation
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from typing import Any
@@ -123,5 +124,36 @@ def test_emergency_key_replacement_confirmed_on_terminal_replaces_key(
 
     assert status == 0
     out = capsys.readouterr().out
-    assert "Everything signed with the old key" in out
+    assert "Every access token signed with the old signing key is refused" in out
+    assert "Everything tagged with the old secret stops working" in out
     assert refused_by_authorizer(api, session["access_token"])
+
+
+def test_emergency_signing_key_replacement_refused_at_once_by_warm_authorizer(api, aws, stack, signed_in, capsys):
+    # Given a session whose access token was signed by the current KMS key, and a warm authorizer that verified it
+    session = signed_in()
+    old_jwks = api.call("GET", "/.well-known/jwks.json").body["keys"]
+    [old_key] = container.key_registry().read().keys
+    assert api.call("GET", "/me", token=session["access_token"]).status == 200
+
+    # When the operator replaces only the signing key (nothing warm is reset: the same Lambdas keep running)
+    status = emergency_key.main(["--stack", stack, "--key", "signing-key", "--yes"])
+
+    # Then the old key is out of the registry, and the warm authorizer refuses its tokens at the very next request
+    assert status == 0
+    assert "Signing key replaced" in capsys.readouterr().out
+    assert refused_by_authorizer(api, session["access_token"])
+    [new_key] = container.key_registry().read().keys
+    assert new_key.kid != old_key.kid
+    state = aws["kms"].describe_key(KeyId=old_key.key_id)["KeyMetadata"]["KeyState"]
+    assert state == "PendingDeletion"  # it can't sign again
+    # The refresh token (not signed by that key) still works, and its new access token names the new key
+    refreshed = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})
+    assert refreshed.status == 200
+    assert api.call("GET", "/me", token=refreshed.body["access_token"]).status == 200
+    header = json.loads(base64.urlsafe_b64decode(refreshed.body["access_token"].split(".")[0] + "=="))
+    assert header["kid"] == new_key.kid
+    # The JWKS (after its cache: a new Lambda environment) publishes only the new key
+    container.reset()
+    assert [key["kid"] for key in api.call("GET", "/.well-known/jwks.json").body["keys"]] == [new_key.kid]
+    assert [key["kid"] for key in old_jwks] == [old_key.kid]

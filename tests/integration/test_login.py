@@ -33,8 +33,11 @@ def test_login_right_password_returns_token_pair_refresh_and_device_cookies(api,
         604800,
     )
     header, claims = claims_of(reply.body["access_token"])
-    assert header == {"alg": "HS256", "typ": "at+jwt", "kid": "k1"}
+    # ES256, named by the thumbprint of the one key the JWKS publishes; `iss` is the API's public base URL.
+    [published] = api.call("GET", "/.well-known/jwks.json").body["keys"]
+    assert header == {"alg": "ES256", "typ": "at+jwt", "kid": published["kid"]}
     assert set(claims) == {"iss", "aud", "sub", "email", "role", "sid", "iat", "exp", "jti"}
+    assert claims["iss"] == "https://auth.example.com"
     assert (claims["email"], claims["role"]) == ("ada@example.com", "user")
     device, cookie = reply.cookies
     # CONTRACT.md "Login throttling": the known-device credential goes to the login route only.

@@ -1,4 +1,7 @@
-"""DynamoDB round trips per request, counted with botocore's event hooks (issue: performance goals)."""
+"""DynamoDB and KMS round trips per request, counted with botocore's event hooks (issue: performance goals).
+
+The signing-key registry rides on the reads each request makes anyway, so ES256 adds no DynamoDB round trip; each
+issued access token costs one kms:Sign, and verifying one costs no KMS call at all."""
 
 from __future__ import annotations
 
@@ -19,6 +22,18 @@ def calls(aws):
     return seen
 
 
+@pytest.fixture
+def kms_calls(aws):
+    """Every KMS operation the service's client sends, in order."""
+    from auth_core import container
+
+    seen: list[str] = []
+    container.kms().meta.events.register(
+        "before-call.kms", lambda model, **_: seen.append(model.name), unique_id="count-kms-round-trips"
+    )
+    return seen
+
+
 def test_register_is_one_transaction_and_no_read(api, calls):
     """The user and its verification link, together (then the mail, through SES)."""
     api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": PASSWORD})
@@ -26,15 +41,27 @@ def test_register_is_one_transaction_and_no_read(api, calls):
     assert calls == ["TransactWriteItems"]
 
 
-def test_login_success_is_one_read_the_counted_attempt_and_the_session(api, signed_in, calls):
+def test_login_success_is_one_read_the_counted_attempt_and_the_session(api, signed_in, calls, kms_calls):
     """The attempt is counted before bcrypt runs (a write that must precede the check), the session written after
     it: a third round trip, which the throttle's atomicity costs (CONTRACT.md "Login throttling")."""
     signed_in()
     calls.clear()
+    kms_calls.clear()
 
     assert api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": PASSWORD}).status == 200
 
     assert calls == ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
+    assert kms_calls == ["Sign"]
+
+
+def test_first_login_of_a_deployment_registers_the_signing_key_once(api, aws, calls, kms_calls):
+    api.call("POST", "/auth/register", body={"email": "ada@example.com", "password": PASSWORD})
+    calls.clear()
+
+    assert api.call("POST", "/auth/login", body={"email": "ada@example.com", "password": PASSWORD}).status == 200
+
+    assert calls == ["BatchGetItem", "UpdateItem", "PutItem", "TransactWriteItems"]  # PutItem: the registry
+    assert kms_calls == ["GetPublicKey", "Sign"]
 
 
 def test_login_failure_is_one_read_and_one_write(api, signed_in, calls):
@@ -46,26 +73,39 @@ def test_login_failure_is_one_read_and_one_write(api, signed_in, calls):
     assert calls == ["BatchGetItem", "UpdateItem"]
 
 
-def test_refresh_is_one_read_and_one_transaction(api, signed_in, calls):
+def test_refresh_is_one_read_one_transaction_and_one_signature(api, signed_in, calls, kms_calls):
     session = signed_in()
     calls.clear()
+    kms_calls.clear()
 
     assert api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]}).status == 200
 
     assert calls == ["BatchGetItem", "TransactWriteItems"]
+    assert kms_calls == ["Sign"]
 
 
-def test_me_is_authorizer_read_plus_one_get(api, signed_in, calls):
+def test_me_is_authorizer_read_plus_one_get(api, signed_in, calls, kms_calls):
     session = signed_in()
+    warm_public_keys()
     calls.clear()
+    kms_calls.clear()
 
     assert api.call("GET", "/me", token=session["access_token"]).status == 200
 
     assert calls == ["BatchGetItem", "GetItem"]  # the authorizer's one read, then /me's one (by the verified email)
+    assert kms_calls == []
+
+
+def warm_public_keys() -> None:
+    """A warm function holds the public keys (one GetItem of the registry per KEY_CACHE_SECONDS, on a cold start)."""
+    from auth_core import container
+
+    container.public_keys().key_set()
 
 
 def test_logout_is_one_transaction(api, signed_in, calls):
     session = signed_in()
+    warm_public_keys()
     calls.clear()
 
     api.call("POST", "/auth/logout", body={"refresh_token": session["refresh_token"]}, token=session["access_token"])
@@ -75,6 +115,7 @@ def test_logout_is_one_transaction(api, signed_in, calls):
 
 def test_logout_all_is_authorizer_read_plus_one_conditional_write(api, signed_in, calls):
     session = signed_in()
+    warm_public_keys()
     calls.clear()
 
     assert api.call("POST", "/auth/logout-all", token=session["access_token"]).status == 204

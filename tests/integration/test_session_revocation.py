@@ -133,28 +133,14 @@ def test_logged_out_access_token_stays_denylisted_past_exp_plus_leeway(api, aws,
     assert int(denied["expires_at"]["N"]) > exp + leeway  # DynamoDB may delete it only once nothing accepts it
 
 
-def test_access_token_naming_another_users_session_refused(api, signed_in):
+def test_access_token_naming_another_users_session_refused(api, aws, signed_in):
     """A token whose sid is someone else's live session (minted with the real key) is still refused."""
     import jwt
 
+    from tests.signing import resign
+
     ada, bob = signed_in("ada@example.com"), signed_in("bob@example.com")
-    secret = aws_secret()
-    claims = jwt.decode(ada["access_token"], options={"verify_signature": False})
     bob_sid = jwt.decode(bob["access_token"], options={"verify_signature": False})["sid"]
-    forged = jwt.encode(
-        {**claims, "sid": bob_sid},
-        secret["key"].encode(),
-        algorithm="HS256",
-        headers={"typ": "at+jwt", "kid": secret["kid"]},
-    )
+    forged = resign(aws["kms"], ada["access_token"], sid=bob_sid)
 
     assert me(api, forged).body["error"] == "token_revoked"
-
-
-def aws_secret() -> dict:
-    import json
-
-    import boto3
-
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=TEST_ENV["SIGNING_KEY_SECRET_ARN"])
-    return json.loads(value["SecretString"])

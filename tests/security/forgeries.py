@@ -10,9 +10,11 @@ Every `Case` builds, from a genuine token pair and the genuine signing key (`Gen
 `token_revoked`), or `ALLOW` for the few spellings RFC 6750 makes valid (the case says why), or `NEVER_FORGED` for a
 request that carries a forged and a genuine header (whatever the gateway picks, the forged identity never wins).
 
-Tokens are built by hand (base64url + HMAC) where pyjwt refuses to (alg none, empty keys, raw JSON, bad headers), and
-with pyjwt where a real asymmetric signature by an attacker's own key is needed. Attacker keys are generated at run
-time; nothing secret-looking is written to the repository.
+Access tokens are ES256, signed by a KMS key: `Genuine.sign` is the real key's signature (kms:Sign on moto), used
+where only the part under test may fail a token. Forgeries are built by hand (base64url + HMAC, or raw signature
+bytes) where pyjwt refuses to (alg none, our PUBLIC key as an HMAC secret, malleated signatures, bad headers), and with
+pyjwt where a real asymmetric signature by an attacker's own key is needed. Attacker keys are generated at run time;
+nothing secret-looking is written to the repository.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 ALLOW = "allow"
 NEVER_FORGED = "never_forged"
@@ -55,10 +58,12 @@ class Genuine:
     other_email: str
     revoked_access: str  # an access token of `sub` whose session logged out (jti denylisted)
     revoked_refresh: str  # the refresh token of that logged-out session
-    kid: str
-    key: bytes  # the real HS256 signing key, from the secret
+    kid: str  # the signing key's kid (its RFC 7638 thumbprint)
+    key: bytes  # the service's HMAC secret (refresh-token tags; it signs no JWT any more)
     issuer: str
     audience: str
+    sign: Callable[[bytes], bytes]  # the real signing key's raw ES256 signature of a signing input (kms:Sign)
+    public_jwk: dict[str, str]  # the real signing key's public JWK, as the JWKS publishes it
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def jws(
 
 
 def our_header(g: Genuine, typ: str = "at+jwt", **changes: Any) -> dict[str, Any]:
-    header: dict[str, Any] = {"alg": "HS256", "typ": typ, "kid": g.kid}
+    header: dict[str, Any] = {"alg": "ES256", "typ": typ, "kid": g.kid}
     header.update(changes)
     return {name: value for name, value in header.items() if value is not REMOVE}
 
@@ -143,8 +148,39 @@ def raw_claims(g: Genuine, name: str, json_text: str, token: str | None = None) 
 
 
 def real(g: Genuine, payload: Any, typ: str = "at+jwt", **header: Any) -> str:
-    """Signed with the real key and kid: only the part under test can make it fail."""
-    return jws(our_header(g, typ, **header), payload, key=g.key)
+    """Signed with the real key (ES256, kms:Sign) and kid: only the part under test can make it fail."""
+    signing_input = f"{b64(encode_json(our_header(g, typ, **header)))}.{b64(encode_json(payload))}"
+    return f"{signing_input}.{b64(g.sign(signing_input.encode()))}"
+
+
+def public_key_forms(g: Genuine) -> dict[str, bytes]:
+    """Our PUBLIC key in every form an attacker could feed an HMAC as its secret (algorithm confusion, RFC 8725 s2.1):
+    whoever fetched the JWKS has all of them."""
+    x, y = unb64(g.public_jwk["x"]), unb64(g.public_jwk["y"])
+    public = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1())
+    key = public.public_key()
+    return {
+        "pem": key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "der": key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "point": key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint),
+        "jwk-json": json.dumps(g.public_jwk).encode(),
+        "jwk-json-compact": json.dumps(g.public_jwk, separators=(",", ":")).encode(),
+        "x": x,
+    }
+
+
+CURVE_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def re_signed(g: Genuine, change: Callable[[int, int], bytes], **claim_changes: Any) -> str:
+    """The real key's signature (r, s) of (changed) claims, re-encoded by `change`: malleated, mis-sized, DER..."""
+    token = resigned(g, **claim_changes) if claim_changes else g.access
+    raw = unb64(segments(token)[2])
+    return with_signature(token, b64(change(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))))
+
+
+def raw_rs(r: int, s: int, size: int = 32) -> bytes:
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
 def resigned(g: Genuine, **changes: Any) -> str:
@@ -313,6 +349,24 @@ def _algorithm_confusion() -> list[Case]:
                 note="ES256 r=s=0 is CVE-2022-21449 (psychic signatures)" if alg == "ES256" else "",
             )
         )
+    for form in ("pem", "der", "point", "jwk-json", "jwk-json-compact", "x"):
+        for alg, digest in (("HS256", hashlib.sha256), ("HS384", hashlib.sha384), ("HS512", hashlib.sha512)):
+            cases.append(
+                Case(
+                    f"alg-{alg}-hmac-by-our-public-key-{form}",
+                    lambda g, alg=alg, digest=digest, form=form: bearer(
+                        jws(
+                            our_header(g, alg=alg),
+                            claims(g, role="admin"),
+                            key=public_key_forms(g)[form],
+                            digest=digest,
+                        )
+                    ),
+                    INVALID,
+                    admin=True,
+                    note="algorithm confusion: the JWKS's public key used as an HMAC secret (RFC 8725 s2.1)",
+                )
+            )
     cases += [
         Case(
             "alg-ES256-zero-signature-role-admin",
@@ -323,6 +377,21 @@ def _algorithm_confusion() -> list[Case]:
         Case("alg-RS256-attacker-rsa-key", lambda g: bearer(attacker_signed(g, "RS256", attacker_rsa())), INVALID),
         Case("alg-PS256-attacker-rsa-key", lambda g: bearer(attacker_signed(g, "PS256", attacker_rsa())), INVALID),
         Case("alg-ES256-attacker-ec-key", lambda g: bearer(attacker_signed(g, "ES256", attacker_ec())), INVALID),
+        Case(
+            "alg-ES256-attacker-ec-key-role-admin",
+            lambda g: bearer(attacker_signed(g, "ES256", attacker_ec(), claims(g, role="admin"))),
+            INVALID,
+            admin=True,
+            note="another P-256 key under our kid",
+        ),
+        Case(
+            "alg-ES384-real-signature",
+            lambda g: bearer(real(g, claims(g), alg="ES384")),
+            INVALID,
+            note="a genuine signature of this very header: only the alg is wrong",
+        ),
+        Case("alg-ES256K-real-signature", lambda g: bearer(real(g, claims(g), alg="ES256K")), INVALID),
+        Case("alg-es256-lowercase-real-signature", lambda g: bearer(real(g, claims(g), alg="es256")), INVALID),
     ]
     return cases
 
@@ -380,6 +449,15 @@ def _kid_injection() -> list[Case]:
         Case("kid-real-kid-uppercase", lambda g: bearer(real(g, claims(g), kid=g.kid.upper())), INVALID),
         Case("kid-real-kid-padded", lambda g: bearer(real(g, claims(g), kid=f" {g.kid} ")), INVALID),
         Case("kid-unknown", lambda g: bearer(real(g, claims(g), kid="k999")), INVALID),
+        Case("kid-url", lambda g: bearer(real(g, claims(g), kid="https://attacker.example/jwks.json")), INVALID),
+        Case("kid-registry-item-name", lambda g: bearer(real(g, claims(g), kid="SIGNING_KEYS")), INVALID),
+        Case(
+            "kid-of-the-hmac-secret",
+            lambda g: bearer(jws(our_header(g, alg="HS256", kid="k1"), claims(g, role="admin"), key=g.key)),
+            INVALID,
+            admin=True,
+            note="the service's HMAC secret (kid k1) signs no JWT: not even with its own kid",
+        ),
         Case("kid-10kb", lambda g: bearer(real(g, claims(g), kid="A" * 10_240)), INVALID),
         Case("kid-object", lambda g: bearer(real(g, claims(g), kid={"kid": g.kid})), INVALID),
         Case("kid-list", lambda g: bearer(real(g, claims(g), kid=[g.kid])), INVALID),
@@ -497,6 +575,30 @@ def _signatures() -> list[Case]:
             note="not an escalation (it needs the genuine token), but a second spelling of the same token",
         ),
         Case("signature-with-double-padding", lambda g: bearer(g.access + "=="), INVALID),
+        Case(
+            "signature-high-s-malleated-twin",
+            lambda g: bearer(re_signed(g, lambda r, s: raw_rs(r, CURVE_ORDER - s))),
+            INVALID,
+            note="(r, n - s) verifies in plain ECDSA: a second spelling of a genuine token, refused",
+        ),
+        Case(
+            "signature-high-s-of-a-resigned-token",
+            lambda g: bearer(re_signed(g, lambda r, s: raw_rs(r, CURVE_ORDER - s), jti="another-jti")),
+            INVALID,
+            note="a fresh jti would dodge a denylist keyed by the whole token; ours is keyed by jti, refused anyway",
+        ),
+        Case("signature-der-instead-of-raw", lambda g: bearer(re_signed(g, encode_dss_signature)), INVALID),
+        Case("signature-r-zero", lambda g: bearer(re_signed(g, lambda r, s: raw_rs(0, s))), INVALID),
+        Case("signature-s-zero", lambda g: bearer(re_signed(g, lambda r, s: raw_rs(r, 0))), INVALID),
+        Case(
+            "signature-r-plus-n",
+            lambda g: bearer(re_signed(g, lambda r, s: (r + CURVE_ORDER).to_bytes(33, "big") + s.to_bytes(32, "big"))),
+            INVALID,
+        ),
+        Case("signature-r-and-s-swapped", lambda g: bearer(re_signed(g, lambda r, s: raw_rs(s, r))), INVALID),
+        Case("signature-63-bytes", lambda g: bearer(re_signed(g, lambda r, s: raw_rs(r, s)[:63])), INVALID),
+        Case("signature-65-bytes", lambda g: bearer(re_signed(g, lambda r, s: raw_rs(r, s) + b"\x00")), INVALID),
+        Case("signature-96-bytes", lambda g: bearer(re_signed(g, lambda r, s: raw_rs(r, s, 48))), INVALID),
         Case(
             "signature-standard-base64-alphabet",
             lambda g: bearer(standard_alphabet(g)),

@@ -6,12 +6,13 @@ valid ("bearer <token>") are asserted to Allow, as the genuine caller with their
 cases go through the refresh function's handler (no authorizer in front of /auth/refresh).
 
 Genuine material comes from moto, built once for the module as the `aws` and `signed_in` fixtures build it: two
-users, a live session each, a logged-out session, and the signing key read from the secret.
+users, a live session each, a logged-out session, the service's HMAC secret, and kms:Sign on the real signing key.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,7 +40,8 @@ def world() -> Iterator[tuple[GatewayApi, Genuine]]:
     """What the `aws` and `signed_in` fixtures build, once for the module (the forgeries change nothing): moto with
     the template's tables and secret, two signed-in users, a logged-out session, and the real signing key."""
     from auth_core import container
-    from infra.cfn import create_signing_secret, create_tables, load_template
+    from infra.cfn import create_signing_kms_key, create_signing_secret, create_tables, load_template
+    from tests.signing import kms_signature
 
     with mock_aws():
         template = load_template()
@@ -47,6 +49,8 @@ def world() -> Iterator[tuple[GatewayApi, Genuine]]:
         create_tables(boto3.client("dynamodb"), template, tables)
         secrets = boto3.client("secretsmanager")
         create_signing_secret(secrets, template, TEST_ENV["SIGNING_KEY_SECRET_ARN"])
+        kms = boto3.client("kms")
+        os.environ["SIGNING_KMS_KEY_ID"] = create_signing_kms_key(kms, template)
         container.reset()
         api = GatewayApi(local_gateway(template))
 
@@ -70,6 +74,8 @@ def world() -> Iterator[tuple[GatewayApi, Genuine]]:
         assert logout.status == 204, logout.body
         signing = json.loads(secrets.get_secret_value(SecretId=TEST_ENV["SIGNING_KEY_SECRET_ARN"])["SecretString"])
         access = ada["access_token"]
+        current = container.key_registry().read().current
+        assert current is not None
         genuine = Genuine(
             access=access,
             refresh=ada["refresh_token"],
@@ -80,13 +86,16 @@ def world() -> Iterator[tuple[GatewayApi, Genuine]]:
             other_email="bob@example.com",
             revoked_access=second.body["access_token"],
             revoked_refresh=second.body["refresh_token"],
-            kid=signing["kid"],
+            kid=current.kid,
             key=signing["key"].encode(),
             issuer=claims_of(access)["iss"],
             audience=claims_of(access)["aud"],
+            sign=lambda signing_input: kms_signature(kms, current.key_id, signing_input),
+            public_jwk=current.jwk,
         )
         yield api, genuine
         container.reset()
+        os.environ.pop("SIGNING_KMS_KEY_ID", None)
 
 
 @pytest.fixture

@@ -21,9 +21,11 @@ from typing import Any
 import boto3
 import pytest
 
+from auth_core.es256 import public_jwk
 from tests.e2e.localapi import PASSWORD, SECURITY_HEADERS, Reply
 from tests.local_server import free_port, running_local_api
 from tests.security.forgeries import ALLOW, NEVER_FORGED, Case, Genuine, cases_for, claims_of
+from tests.signing import kms_signature
 
 CASES = cases_for("http")
 
@@ -109,6 +111,20 @@ def genuine(server: Server) -> Genuine:
     )
     [listed] = secrets.list_secrets()["SecretList"]
     signing = json.loads(secrets.get_secret_value(SecretId=listed["ARN"])["SecretString"])
+    kms = boto3.client(
+        "kms",
+        endpoint_url=server.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # moto checks nothing
+    )
+    [jwk] = json.loads(server.send("GET", "/.well-known/jwks.json").raw)["keys"]
+    [key] = [
+        key
+        for key in kms.list_keys()["Keys"]
+        if kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyUsage"] == "SIGN_VERIFY"
+        and public_jwk(kms.get_public_key(KeyId=key["KeyId"])["PublicKey"])["kid"] == jwk["kid"]
+    ]
     access = ada["access_token"]
     return Genuine(
         access=access,
@@ -120,10 +136,12 @@ def genuine(server: Server) -> Genuine:
         other_email=bob_email,
         revoked_access=second.body["access_token"],
         revoked_refresh=second.body["refresh_token"],
-        kid=signing["kid"],
+        kid=jwk["kid"],
         key=signing["key"].encode(),
         issuer=claims_of(access)["iss"],
         audience=claims_of(access)["aud"],
+        sign=lambda signing_input: kms_signature(kms, key["KeyArn"], signing_input),
+        public_jwk=jwk,
     )
 
 

@@ -49,7 +49,8 @@ def test_get_settings_only_required_set_uses_defaults(env: pytest.MonkeyPatch) -
     settings = get_settings()
 
     assert {name: getattr(settings, name) for name in REQUIRED} == REQUIRED
-    assert (settings.TOKEN_ISSUER, settings.TOKEN_AUDIENCE) == ("serverless-jwt-auth", "serverless-jwt-auth-api")
+    # No issuer configured: the API's stage URL, learned from API Gateway's events (auth_core.container.issuer)
+    assert (settings.TOKEN_ISSUER, settings.TOKEN_AUDIENCE) == ("", "serverless-jwt-auth-api")
     assert (settings.ACCESS_TOKEN_TTL_SECONDS, settings.REFRESH_TOKEN_TTL_SECONDS) == (900, 604_800)
     assert (settings.REFRESH_REUSE_GRACE_SECONDS, settings.CLOCK_LEEWAY_SECONDS) == (10, 5)
     assert (settings.KEY_CACHE_SECONDS, settings.MAX_BODY_BYTES) == (300, 16_384)
@@ -125,7 +126,9 @@ def test_get_settings_bcrypt_cost_out_of_range_refused_even_with_opt_in(env: pyt
         ("CLOCK_LEEWAY_SECONDS", "-1"),
         ("CLOCK_LEEWAY_SECONDS", "61"),
         ("COOKIE_SECURE", "maybe"),
-        ("TOKEN_ISSUER", ""),
+        ("TOKEN_ISSUER", "serverless-jwt-auth"),
+        ("TOKEN_ISSUER", "https://auth.example.com/"),
+        ("TOKEN_ISSUER", "https://auth.example.com/?x"),
     ],
 )
 def test_get_settings_value_out_of_bounds_names_it(env: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -182,11 +185,11 @@ def test_get_settings_cookie_secure_parsed(env: pytest.MonkeyPatch, value: str, 
 
 def test_get_settings_second_call_reuses_first_until_cache_cleared(env: pytest.MonkeyPatch) -> None:
     first = get_settings()
-    env.setenv("TOKEN_ISSUER", "changed-issuer")
+    env.setenv("TOKEN_ISSUER", "https://changed.example.com")
 
     assert get_settings() is first
     get_settings.cache_clear()
-    assert get_settings().TOKEN_ISSUER == "changed-issuer"
+    assert get_settings().TOKEN_ISSUER == "https://changed.example.com"
 
 
 def test_settings_frozen_after_validation(env: pytest.MonkeyPatch) -> None:

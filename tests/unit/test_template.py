@@ -53,6 +53,8 @@ CONTRACT_ROUTES = {
     ("GET", "/admin/users/{user_id}"): ("AdminFunction", DEFAULT),
     ("PATCH", "/admin/users/{user_id}"): ("AdminFunction", DEFAULT),
     ("OPTIONS", "/admin/users/{user_id}"): ("AdminFunction", NONE),
+    ("GET", "/.well-known/jwks.json"): ("JwksFunction", NONE),
+    ("GET", "/.well-known/openid-configuration"): ("JwksFunction", NONE),
 }
 
 # function -> {(action, resource)}: everything each function may do, and nothing more.
@@ -60,6 +62,8 @@ USERS, USERS_INDEX, TOKENS, SECRET = "UsersTable", "UsersTable/index/*", "Tokens
 TOKENS_INDEX = "TokensTable/index/*"
 # ses:SendEmail on the sender's identity only: the address, or its domain (README, "Sending mail").
 SEND_MAIL = {("ses:SendEmail", "identity/${SenderEmail}"), ("ses:SendEmail", "identity/<domain of SenderEmail>")}
+# The tokens table's signing-key registry item only (a dynamodb:LeadingKeys condition on the statement).
+REGISTRY = "TokensTable[SIGNING_KEYS]"
 EXPECTED_GRANTS = {
     "RegisterFunction": {("dynamodb:PutItem", USERS), ("dynamodb:PutItem", TOKENS), *SEND_MAIL},
     "AccountFunction": {
@@ -74,17 +78,20 @@ EXPECTED_GRANTS = {
         ("dynamodb:BatchGetItem", USERS),
         ("dynamodb:ConditionCheckItem", USERS),
         *(("dynamodb:" + action, TOKENS) for action in ("BatchGetItem", "PutItem", "UpdateItem", "DeleteItem")),
+        ("dynamodb:GetItem", REGISTRY),
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "RefreshFunction": {
         ("dynamodb:BatchGetItem", USERS),
         ("dynamodb:ConditionCheckItem", USERS),
         *(("dynamodb:" + action, TOKENS) for action in ("BatchGetItem", "UpdateItem")),
+        *(("dynamodb:" + action, REGISTRY) for action in ("GetItem", "PutItem")),
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "LogoutFunction": {
         ("dynamodb:UpdateItem", USERS),
         *(("dynamodb:" + action, TOKENS) for action in ("PutItem", "UpdateItem")),
+        ("dynamodb:GetItem", REGISTRY),
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "MeFunction": {
@@ -102,9 +109,16 @@ EXPECTED_GRANTS = {
         ("dynamodb:UpdateItem", USERS),
         ("secretsmanager:GetSecretValue", SECRET),  # the listing's cursors are sealed with a key derived from it
     },
+    # Verifiers only read DynamoDB: public keys, no secret, no KMS.
     "AuthorizerFunction": {
         *(("dynamodb:BatchGetItem", table) for table in (USERS, TOKENS)),
-        ("secretsmanager:GetSecretValue", SECRET),
+        ("dynamodb:GetItem", REGISTRY),
+    },
+    "JwksFunction": {("dynamodb:GetItem", REGISTRY)},
+    # A new ES256 key (the KeySpec and KeyUsage conditions); what it may do with keys is in their key policies.
+    "RotateSigningKeyFunction": {
+        ("kms:CreateKey", "*[ECC_NIST_P256/SIGN_VERIFY]"),
+        *(("dynamodb:" + action, REGISTRY) for action in ("GetItem", "PutItem")),
     },
     "RotateKeyFunction": {
         ("secretsmanager:" + action, SECRET)
@@ -131,6 +145,8 @@ def _routes() -> dict[tuple[str, str], tuple[str, str | None]]:
     routes = {}
     for logical_id, function in FUNCTIONS.items():
         for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "Schedule":
+                continue
             assert event["Type"] == "Api"
             properties = event["Properties"]
             assert properties["RestApiId"] == {"Ref": "AuthApi"}
@@ -155,6 +171,8 @@ def _resource_name(resource: Any) -> str:
             return text.replace("${", "").replace(".Arn}", "")
         case {"Ref": str(logical_id)} if logical_id in RESOURCES:
             return logical_id
+        case "*":
+            return "*"
     raise AssertionError(f"unexpected policy resource {resource!r}")
 
 
@@ -175,11 +193,23 @@ def _as_list(value: Any) -> list[Any]:
 
 def _grants(function: dict[str, Any]) -> set[tuple[str, str]]:
     return {
-        (action, _resource_name(resource))
+        (action, _resource_name(resource) + _condition_name(statement.get("Condition")))
         for statement in _statements(function)
         for action in _as_list(statement["Action"])
         for resource in _as_list(statement["Resource"])
     }
+
+
+def _condition_name(condition: Any) -> str:
+    """The two conditions this template uses, spelled into the grant: the registry item only, an ES256 key only."""
+    match condition:
+        case None:
+            return ""
+        case {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SIGNING_KEYS"]}}:
+            return "[SIGNING_KEYS]"
+        case {"StringEquals": {"kms:KeySpec": "ECC_NIST_P256", "kms:KeyUsage": "SIGN_VERIFY"}}:
+            return "[ECC_NIST_P256/SIGN_VERIFY]"
+    raise AssertionError(f"unexpected policy condition {condition!r}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -288,9 +318,14 @@ def test_log_group_for_each_function_applies_retention(logical_id: str) -> None:
 def test_policy_statements_for_each_function_are_inline_allows_without_wildcards(logical_id: str) -> None:
     for statement in _statements(FUNCTIONS[logical_id]):
         assert statement["Effect"] == "Allow"
-        assert set(statement) == {"Effect", "Action", "Resource"}
+        assert set(statement) <= {"Effect", "Action", "Resource", "Condition"}
         assert all("*" not in action for action in _as_list(statement["Action"]))
-        assert all(resource != "*" for resource in _as_list(statement["Resource"]))
+        # "*" only where IAM has no resource yet: creating a key, and only an ES256 one
+        if statement["Resource"] == "*":
+            assert (statement["Action"], _condition_name(statement.get("Condition"))) == (
+                ["kms:CreateKey"],
+                "[ECC_NIST_P256/SIGN_VERIFY]",
+            )
 
 
 @pytest.mark.parametrize("logical_id", sorted(EXPECTED_GRANTS))
@@ -309,7 +344,6 @@ def test_secret_read_when_granted_is_limited_to_functions_that_sign_or_seal_and_
         "RefreshFunction",
         "LogoutFunction",
         "AdminFunction",
-        "AuthorizerFunction",
         "RotateKeyFunction",
     }
     assert all(resources <= {SECRET} for resources in readers.values())
@@ -602,3 +636,92 @@ def test_login_failure_threshold_when_not_set_is_100_per_5_minutes() -> None:
     parameter = TEMPLATE["Parameters"]["LoginFailureAlarmThreshold"]
 
     assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 100, 1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Signing keys (KMS): only the issuers sign, nobody reads a private key
+
+
+SIGNING_KEY = RESOURCES["SigningKmsKey"]
+KEY_STATEMENTS = {statement["Sid"]: statement for statement in SIGNING_KEY["Properties"]["KeyPolicy"]["Statement"]}
+ISSUER_ROLES = [{"Fn::GetAtt": ["LoginFunctionRole", "Arn"]}, {"Fn::GetAtt": ["RefreshFunctionRole", "Arn"]}]
+
+
+def test_signing_key_when_declared_is_an_es256_kms_key_deleted_after_7_days() -> None:
+    properties = SIGNING_KEY["Properties"]
+
+    assert (properties["KeySpec"], properties["KeyUsage"], properties["PendingWindowInDays"]) == (
+        "ECC_NIST_P256",
+        "SIGN_VERIFY",
+        7,
+    )
+
+
+def test_signing_key_policy_lets_only_the_issuers_sign() -> None:
+    signers = [
+        statement for statement in KEY_STATEMENTS.values() if {"kms:Sign", "kms:*", "*"} & set(statement["Action"])
+    ]
+
+    assert [statement["Principal"]["AWS"] for statement in signers] == [ISSUER_ROLES]
+    assert all(statement["Effect"] == "Allow" for statement in KEY_STATEMENTS.values())
+    assert not any("*" in action for statement in KEY_STATEMENTS.values() for action in statement["Action"])
+
+
+def test_signing_key_policy_when_compared_to_the_rotations_is_the_same() -> None:
+    """Every later key gets its policy from auth_core.signing_key_rotation: the first one must not differ."""
+    from auth_core.signing_key_rotation import key_policy
+
+    generated = key_policy(
+        issuer_roles=["arn:aws:iam::1:role/login", "arn:aws:iam::1:role/refresh"],
+        rotator_role="arn:aws:iam::1:role/rotate",
+    )
+
+    assert [(s["Sid"], s["Action"]) for s in generated["Statement"]] == [
+        (sid, statement["Action"]) for sid, statement in KEY_STATEMENTS.items()
+    ]
+    assert KEY_STATEMENTS["RotationRetires"]["Principal"]["AWS"] == {
+        "Fn::GetAtt": ["RotateSigningKeyFunctionRole", "Arn"]
+    }
+
+
+def test_kms_when_granted_by_iam_is_only_creating_an_es256_key() -> None:
+    """No function's IAM policy signs, reads a public key or does anything else with KMS: signing comes from the
+    keys' own policies (issuers only), and KMS has no call that returns a private key."""
+    kms_grants = {
+        (logical_id, action)
+        for logical_id, function in FUNCTIONS.items()
+        for action, _ in _grants(function)
+        if action.startswith("kms:")
+    }
+
+    assert kms_grants == {("RotateSigningKeyFunction", "kms:CreateKey")}
+
+
+def test_signing_key_id_when_set_reaches_only_the_functions_that_use_it() -> None:
+    holders = {
+        logical_id
+        for logical_id, function in FUNCTIONS.items()
+        if "SIGNING_KMS_KEY_ID" in ((function["Properties"].get("Environment") or {}).get("Variables") or {})
+    }
+
+    assert holders == {"LoginFunction", "RefreshFunction", "RotateSigningKeyFunction"}
+    assert "SIGNING_KMS_KEY_ID" not in GLOBALS["Environment"]["Variables"]
+
+
+def test_signing_key_rotation_when_scheduled_runs_daily_and_rotates_every_90_days_by_default() -> None:
+    function = FUNCTIONS["RotateSigningKeyFunction"]["Properties"]
+
+    assert function["Events"]["Daily"] == {
+        "Type": "Schedule",
+        "Properties": {
+            "Schedule": "rate(1 day)",
+            "Description": "Retire expired signing keys; rotate the current one when it is due",
+        },
+    }
+    assert function["Environment"]["Variables"]["SIGNING_KEY_ROTATION_DAYS"] == {"Ref": "SigningKeyRotationDays"}
+    assert TEMPLATE["Parameters"]["SigningKeyRotationDays"]["Default"] == 90
+
+
+def test_issuer_when_not_set_defaults_to_the_stage_url() -> None:
+    assert TEMPLATE["Parameters"]["PublicBaseUrl"]["Default"] == ""
+    assert GLOBALS["Environment"]["Variables"]["TOKEN_ISSUER"] == {"Ref": "PublicBaseUrl"}

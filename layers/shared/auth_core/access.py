@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from auth_core.errors import InvalidTokenError, MissingTokenError, TokenRevokedError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from auth_core.public_keys import PublicKeys
     from auth_core.sessions import SessionsRepository
     from auth_core.tokens import TokenService
 
@@ -38,18 +42,31 @@ def bearer_token(authorization: str | None) -> str:
 
 
 class AccessVerifier:
-    def __init__(self, tokens: TokenService, sessions: SessionsRepository) -> None:
+    def __init__(
+        self,
+        tokens: TokenService,
+        sessions: SessionsRepository,
+        public_keys: PublicKeys,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._tokens = tokens
         self._sessions = sessions
+        self._public_keys = public_keys
+        self._clock = clock
 
     def verify(self, token: str) -> Principal:
-        """Signature and claims, then revocation in one DynamoDB round trip: the token itself (logout), its session
-        (ended by logout, reuse detection or its owner) and its user (disabled, or a sign-out-everywhere at or after
-        the token's `iat`, to the millisecond). The role is the user's current one."""
+        """Signature (with the public keys in memory) and claims, then revocation in one DynamoDB round trip: the
+        token itself (logout), its session (ended by logout, reuse detection or its owner), its user (disabled, or a
+        sign-out-everywhere at or after the token's `iat`, to the millisecond), and the signing-key registry as it is
+        now, so a key an emergency rotation dropped is refused by every warm authorizer at once. The role is the
+        user's current one."""
         claims = self._tokens.verify_access(token)
-        is_denied, session, user = self._sessions.access_state(
+        is_denied, session, user, key_set = self._sessions.access_state(
             jti=claims.jti, session_id=claims.sid, email=claims.email
         )
+        self._public_keys.learn(key_set)
+        if not key_set.trusts(claims.kid, self._clock()):
+            raise InvalidTokenError("The key that signed the token is no longer trusted. Sign in again.")
         if is_denied or session is None or session.is_revoked_for(user) or user is None:
             raise TokenRevokedError()
         if user.id != claims.sub or (claims.iat <= user.tokens_valid_after and claims.sid != user.kept_session):

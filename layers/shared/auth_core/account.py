@@ -138,7 +138,7 @@ class AccountService:
         if problems:
             detail = "password " + "; ".join(problems)
             raise ValidationFailedError(details=[{"field": "new_password", "message": detail}])
-        user, attempts = self._sessions.login_state(email, None)
+        user, attempts, _ = self._sessions.login_state(email, None)
         if user is None or user.id != user_id or user.password_hash is None:
             raise TokenRevokedError()
         budget, now = attempts_key(email), self._clock()

@@ -12,8 +12,10 @@ from auth_core.access import AccessVerifier
 from auth_core.attempts import AttemptsRepository
 from auth_core.cursors import CursorCodec
 from auth_core.keys import KeyStore
+from auth_core.public_keys import PublicKeys
 from auth_core.sessions import SessionsRepository
-from auth_core.settings import get_settings
+from auth_core.settings import SettingsError, get_settings
+from auth_core.signing_keys import KeyRegistry
 from auth_core.tokens import TokenService
 from auth_core.users import UsersRepository
 
@@ -22,7 +24,10 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
     from auth_core.account import AccountService
+    from auth_core.discovery import Discovery
     from auth_core.services import AdminService, AuthService
+    from auth_core.signer import KmsSigner
+    from auth_core.signing_key_rotation import SigningKeyRotator
 
 # A dependency that hangs must become a 503 well before the function's own 10 s timeout: two tries in all
 # (`total_max_attempts` counts the first one; `max_attempts` would not), so at worst about 2 x 2 s plus a backoff.
@@ -52,6 +57,12 @@ def sesv2() -> Any:
 
 
 @cache
+def kms() -> Any:  # boto3-stubs for KMS are not in the lock: the calls are proven on moto
+    """Only the functions that sign build this: the authorizer and the JWKS function never load a KMS client."""
+    return _aws().create_client("kms", config=_CLIENT_CONFIG)
+
+
+@cache
 def users_repository() -> UsersRepository:
     return UsersRepository(dynamodb(), get_settings().USERS_TABLE_NAME, cursors=cursor_codec())
 
@@ -78,11 +89,76 @@ def cursor_codec() -> CursorCodec:
 
 
 @cache
+def key_registry() -> KeyRegistry:
+    return KeyRegistry(dynamodb(), get_settings().TOKENS_TABLE_NAME)
+
+
+@cache
+def public_keys() -> PublicKeys:
+    """The public keys that verify access tokens, cached with a bounded age."""
+    return PublicKeys(key_registry(), max_age=get_settings().KEY_CACHE_SECONDS)
+
+
+@cache
+def kms_signer() -> KmsSigner:
+    from auth_core.signer import KmsSigner
+
+    return KmsSigner(kms(), key_registry(), first_key_id=get_settings().SIGNING_KMS_KEY_ID)
+
+
+@cache
+def signing_key_rotator() -> SigningKeyRotator:
+    """The rotation of the access-token signing key (the rotation function and `make rotate-key-emergency`)."""
+    from auth_core.signing_key_rotation import IN_FLIGHT_SECONDS, SigningKeyRotator, key_policy
+
+    settings = get_settings()
+    if not settings.ISSUER_ROLE_ARNS or not settings.ROTATOR_ROLE_ARN:
+        raise SettingsError("ISSUER_ROLE_ARNS and ROTATOR_ROLE_ARN name whom a new signing key's policy trusts")
+    issuers = [arn.strip() for arn in settings.ISSUER_ROLE_ARNS.split(",") if arn.strip()]
+    return SigningKeyRotator(
+        kms(),
+        key_registry(),
+        kms_signer(),
+        policy=key_policy(issuer_roles=issuers, rotator_role=settings.ROTATOR_ROLE_ARN),
+        rotation_seconds=settings.SIGNING_KEY_ROTATION_DAYS * 86_400,
+        retention_seconds=settings.ACCESS_TOKEN_TTL_SECONDS + settings.CLOCK_LEEWAY_SECONDS + IN_FLIGHT_SECONDS,
+    )
+
+
+_stage_url: list[str] = []  # the API's stage URL, learned from the first request (see `use_stage`)
+
+
+def use_stage(*, api_id: str | None, region: str | None, stage: str | None) -> None:
+    """Learn the API's stage URL from a request API Gateway sent (the default issuer when TOKEN_ISSUER is empty)."""
+    if not _stage_url and api_id and region and stage:
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        _stage_url.append(f"https://{api_id}.execute-api.{region}.{suffix}/{stage}")
+
+
+def issuer() -> str:
+    """The `iss` of our access tokens: TOKEN_ISSUER (the public base URL), else the stage URL of the API."""
+    configured = get_settings().TOKEN_ISSUER
+    if configured:
+        return configured
+    if not _stage_url:
+        raise SettingsError("TOKEN_ISSUER is empty and no API Gateway request named the API's stage yet")
+    return _stage_url[0]
+
+
+@cache
+def discovery() -> Discovery:
+    from auth_core.discovery import Discovery
+
+    return Discovery(public_keys(), issuer=issuer)
+
+
+@cache
 def token_service() -> TokenService:
     settings = get_settings()
     return TokenService(
-        key_store(),
-        issuer=settings.TOKEN_ISSUER,
+        public_keys(),
+        signer=kms_signer,
+        issuer=issuer,
         audience=settings.TOKEN_AUDIENCE,
         access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
         leeway=settings.CLOCK_LEEWAY_SECONDS,
@@ -146,7 +222,7 @@ def admin_service() -> AdminService:
 
 @cache
 def access_verifier() -> AccessVerifier:
-    return AccessVerifier(token_service(), sessions_repository())
+    return AccessVerifier(token_service(), sessions_repository(), public_keys())
 
 
 def reset() -> None:
@@ -156,7 +232,13 @@ def reset() -> None:
         dynamodb,
         secretsmanager,
         sesv2,
+        kms,
         key_store,
+        key_registry,
+        public_keys,
+        kms_signer,
+        signing_key_rotator,
+        discovery,
         cursor_codec,
         users_repository,
         sessions_repository,
@@ -167,4 +249,5 @@ def reset() -> None:
         access_verifier,
     ):
         factory.cache_clear()
+    _stage_url.clear()
     get_settings.cache_clear()

@@ -46,7 +46,7 @@ def cancellation_codes(exc: ClientError) -> list[str]:
 
 @contextmanager
 def dependency_call(on_condition_failed: Callable[[], ServiceError] | None = None) -> Iterator[None]:
-    """Turn a failed condition into the caller's domain error and any other DynamoDB failure into a clean 503
+    """Turn a failed condition into the caller's domain error and any other DynamoDB (or KMS) failure into a clean 503
     (the cause stays chained on the exception for the logs, never in the response)."""
     try:
         yield

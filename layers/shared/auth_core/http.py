@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -21,6 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from botocore.exceptions import ClientError
 
+from auth_core import container
 from auth_core.access import Principal
 from auth_core.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE
 from auth_core.dynamo import error_code
@@ -141,6 +143,11 @@ def entry_point(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request_context = event.get("requestContext") or {}
         identity = request_context.get("identity") or {}
+        container.use_stage(
+            api_id=request_context.get("apiId"),
+            region=os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION")),
+            stage=request_context.get("stage"),
+        )
         logger.append_keys(
             source_ip=identity.get("sourceIp"), user_agent=(identity.get("userAgent") or "")[:MAX_USER_AGENT]
         )
@@ -226,6 +233,9 @@ def _as_proxy_result(response: Response[str]) -> dict[str, Any]:
 def with_security_headers(result: dict[str, Any]) -> dict[str, Any]:
     headers = dict(result.get("multiValueHeaders") or {})
     for name, value in SECURITY_HEADERS.items():
+        # A route may make its response publicly cacheable (the /.well-known/ documents); every other one is no-store.
+        if name == "Cache-Control" and name in headers:
+            continue
         headers[name] = [value]
     result["multiValueHeaders"] = headers
     return result

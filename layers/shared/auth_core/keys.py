@@ -1,4 +1,6 @@
-"""Signing keys from Secrets Manager, cached in memory with a bounded age, never logged.
+"""The service's own HMAC secret from Secrets Manager, cached in memory with a bounded age, never logged. It keys
+what only this service verifies (refresh-token tags, device cookies, cursors, through `subkey`); it signs no JWT:
+access tokens are ES256, signed in KMS (auth_core.signer).
 
 The secret is JSON: {"kid": "...", "alg": "HS256", "key": "<at least 256 bits of randomness>"}. Verification accepts
 the AWSCURRENT and the AWSPREVIOUS version, so tokens signed before a rotation keep working until they expire.

@@ -217,3 +217,33 @@ class TokenPair(BaseModel):
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
+
+
+class Jwk(BaseModel):
+    """A public signing key (RFC 7517 s4, RFC 7518 s6.2.1): an ES256 P-256 key, never a private member."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kty: Literal["EC"]
+    crv: Literal["P-256"]
+    x: str
+    y: str
+    kid: str = Field(description="The RFC 7638 thumbprint of the key: the `kid` of the tokens it signs.")
+    alg: Literal["ES256"]
+    use: Literal["sig"]
+
+
+class JwksResponse(BaseModel):
+    keys: list[Jwk]
+
+
+class OpenIdConfiguration(BaseModel):
+    """OpenID Connect Discovery 1.0 s3: enough for API Gateway's JWT authorizers and OIDC libraries to find our keys."""
+
+    issuer: str
+    jwks_uri: str
+    id_token_signing_alg_values_supported: list[str]
+    response_types_supported: list[str]
+    subject_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    claims_supported: list[str]

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from auth_core.passwords import PasswordHasher
     from auth_core.refresh_tokens import RefreshToken, RefreshTokenCodec
     from auth_core.sessions import SessionsRepository
+    from auth_core.signing_keys import KeySet
     from auth_core.tokens import AccessClaims, TokenService
     from auth_core.users import UsersRepository
 
@@ -118,7 +119,7 @@ class AuthService:
         account and on the account's otherwise, before the password is checked (auth_core.attempts)."""
         device_id = self._devices.device_of(client.device_credential, email=email)
         budget = attempts_key(email, device_id)
-        user, attempts = self._sessions.login_state(email, device_id)
+        user, attempts, key_set = self._sessions.login_state(email, device_id)
         now = self._clock()
         try:
             counted = self._attempts.count(budget, attempts, now=now)
@@ -159,6 +160,8 @@ class AuthService:
             ip=client.ip,
         )
         try:
+            # Signed (kms:Sign) before the session is written: a signing failure leaves no session behind.
+            access_token = self._access_token(user, session_id, key_set)
             self._sessions.start(
                 session, spent_budget=budget, counted_version=counted.version, password_hash=user.password_hash
             )
@@ -169,7 +172,7 @@ class AuthService:
         device_credential = self._devices.issue(email=user.email, presented=client.device_credential)
         audit("login", "success", user_id=user.id, session_id=session_id)
         count("Logins")
-        pair = self._pair(user, session_id, refresh.value, refresh_left=absolute_expiry - now)
+        pair = self._pair(access_token, refresh.value, refresh_left=absolute_expiry - now)
         return dataclasses.replace(pair, device_credential=device_credential)
 
     def refresh(self, *, refresh_token: str) -> IssuedTokens:
@@ -179,12 +182,16 @@ class AuthService:
         rotated-out token is reuse, and the whole session ends."""
         presented = self._refresh_tokens.parse(refresh_token)
         for _ in range(2):  # a second look only when a concurrent refresh won the write
-            session, user = self._sessions.refresh_state(session_id=presented.session_id, email=presented.email)
+            session, user, key_set = self._sessions.refresh_state(
+                session_id=presented.session_id, email=presented.email
+            )
             now = round(self._clock(), 3)
             live_session, live_user = self._live(session, user, now)
             if presented.hash == live_session.current_hash:
                 successor = self._refresh_tokens.successor(presented)
                 expires_at = min(now + self._policy.refresh_ttl, live_session.absolute_expires_at)
+                # Signed before the rotation is written: a signing failure leaves the session as it was.
+                access_token = self._access_token(live_user, live_session.id, key_set)
                 try:
                     self._sessions.rotate(
                         live_session, email=presented.email, new_hash=successor.hash, now=now, expires_at=expires_at
@@ -196,11 +203,10 @@ class AuthService:
                     raise
             else:
                 successor = self._replayed_successor(presented, live_session, now)
+                access_token = self._access_token(live_user, live_session.id, key_set)
             audit("refresh", "success", user_id=live_user.id, session_id=live_session.id)
             count("Refreshes")
-            return self._pair(
-                live_user, live_session.id, successor.value, refresh_left=live_session.absolute_expires_at - now
-            )
+            return self._pair(access_token, successor.value, refresh_left=live_session.absolute_expires_at - now)
         raise TokenRevokedError()  # the session changed twice under us: only a replay race does that
 
     def logout(self, *, refresh_token: str | None, access_token: str | None) -> None:
@@ -257,10 +263,13 @@ class AuthService:
         count("RefreshReuseDetected")
         raise TokenRevokedError()
 
-    def _pair(self, user: UserRecord, session_id: str, refresh_token: str, *, refresh_left: float) -> IssuedTokens:
+    def _access_token(self, user: UserRecord, session_id: str, key_set: KeySet) -> str:
         access_token, _ = self._tokens.issue_access(
-            user_id=user.id, email=user.email, role=user.role, session_id=session_id
+            key_set=key_set, user_id=user.id, email=user.email, role=user.role, session_id=session_id
         )
+        return access_token
+
+    def _pair(self, access_token: str, refresh_token: str, *, refresh_left: float) -> IssuedTokens:
         refresh_expires_in = max(1, int(min(self._policy.refresh_ttl, refresh_left)))
         return IssuedTokens(access_token, self._policy.access_ttl, refresh_token, refresh_expires_in)
 

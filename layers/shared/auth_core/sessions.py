@@ -6,6 +6,8 @@ Items (partition key `pk`, DynamoDB TTL on `expires_at`; TTL deletes lazily, so 
   write on this item. `active` or `revoked`; `expires_at` is the idle expiry, capped by `absolute_expires_at`.
 - `JTI#<access token jti>`: the access-token denylist (auth_core.denylist), written with the session it ends.
 - `ATTEMPTS#...`: login-attempt budgets (auth_core.attempts).
+- `SIGNING_KEYS`: the registry of access-token signing keys (auth_core.signing_keys), read here with whatever else
+  a login, a refresh or the authorizer reads, so it costs no round trip of its own.
 Every multi-item change is one transaction, so nothing is ever half-written.
 """
 
@@ -21,6 +23,7 @@ from auth_core.attempts import attempts_key, to_attempts
 from auth_core.denylist import denylist_item, denylist_key
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
 from auth_core.errors import DependencyError, InvalidCredentialsError, NotFoundError, TokenRevokedError
+from auth_core.signing_keys import REGISTRY_ATTRIBUTES, REGISTRY_PK, KeySet, registry_key, to_key_set
 from auth_core.users import to_record
 
 if TYPE_CHECKING:
@@ -117,16 +120,18 @@ class SessionsRepository:
         self._tokens = tokens_table
         self._users = users_table
 
-    def login_state(self, email: str, device_id: str | None) -> tuple[UserRecord | None, LoginAttempts]:
-        """For a login, in one round trip: the user (with the password hash) and the budget the attempt counts on."""
+    def login_state(self, email: str, device_id: str | None) -> tuple[UserRecord | None, LoginAttempts, KeySet]:
+        """For a login, in one round trip: the user (with the password hash), the budget the attempt counts on, and
+        the signing-key registry."""
         items = self._batch_get(
             {
                 self._users: {"Keys": [{"email": s(email)}], "ConsistentRead": True},
-                self._tokens: {"Keys": [attempts_key(email, device_id)], "ConsistentRead": True},
+                self._tokens: {"Keys": [attempts_key(email, device_id), registry_key()], "ConsistentRead": True},
             }
         )
-        users, attempts = items.get(self._users, []), items.get(self._tokens, [])
-        return (to_record(users[0]) if users else None), to_attempts(attempts[0] if attempts else None)
+        users, (by_key, key_set) = items.get(self._users, []), self._with_key_set(items)
+        attempts = by_key.get(read_s(attempts_key(email, device_id), "pk"))
+        return (to_record(users[0]) if users else None), to_attempts(attempts), key_set
 
     def start(
         self,
@@ -194,16 +199,17 @@ class SessionsRepository:
         except BotoCoreError as exc:
             raise DependencyError() from exc
 
-    def refresh_state(self, *, session_id: str, email: str) -> tuple[Session | None, UserRecord | None]:
-        """For a refresh, in one round trip: the session and its user as stored now."""
+    def refresh_state(self, *, session_id: str, email: str) -> tuple[Session | None, UserRecord | None, KeySet]:
+        """For a refresh, in one round trip: the session and its user as stored now, and the signing-key registry."""
         items = self._batch_get(
             {
-                self._tokens: {"Keys": [session_key(session_id)], "ConsistentRead": True},
+                self._tokens: {"Keys": [session_key(session_id), registry_key()], "ConsistentRead": True},
                 self._users: self._user_read(email),
             }
         )
-        sessions, users = items.get(self._tokens, []), items.get(self._users, [])
-        return (to_session(sessions[0]) if sessions else None), (to_record(users[0]) if users else None)
+        users, (by_key, key_set) = items.get(self._users, []), self._with_key_set(items)
+        session = by_key.get(f"SES#{session_id}")
+        return (to_session(session) if session else None), (to_record(users[0]) if users else None), key_set
 
     def rotate(self, session: Session, *, email: str, new_hash: str, now: float, expires_at: float) -> None:
         """Make `new_hash` the session's live token, if the token we read is still the live one (else LostRaceError)
@@ -267,25 +273,30 @@ class SessionsRepository:
             with dependency_call():
                 self._client.transact_write_items(TransactItems=writes)
 
-    def access_state(self, *, jti: str, session_id: str, email: str) -> tuple[bool, Session | None, UserRecord | None]:
-        """For the authorizer, in one round trip: is this access token denylisted, its session, and the user."""
+    def access_state(
+        self, *, jti: str, session_id: str, email: str
+    ) -> tuple[bool, Session | None, UserRecord | None, KeySet]:
+        """For the authorizer, in one round trip: is this access token denylisted, its session, the user, and the
+        signing-key registry (so a key an emergency rotation dropped is refused at the next request)."""
         items = self._batch_get(
             {
                 self._tokens: {
-                    "Keys": [denylist_key(jti), session_key(session_id)],
+                    "Keys": [denylist_key(jti), session_key(session_id), registry_key()],
                     "ConsistentRead": True,
-                    "ProjectionExpression": "pk, user_id, #s, created_at, absolute_expires_at, expires_at",
+                    "ProjectionExpression": "pk, user_id, #s, created_at, absolute_expires_at, expires_at, "
+                    + ", ".join(REGISTRY_ATTRIBUTES),
                     "ExpressionAttributeNames": {"#s": "status"},
                 },
                 self._users: self._user_read(email),
             }
         )
-        by_key = {read_s(item, "pk"): item for item in items.get(self._tokens, [])}
-        session_item, users = by_key.get(f"SES#{session_id}"), items.get(self._users, [])
+        (by_key, key_set), users = self._with_key_set(items), items.get(self._users, [])
+        session_item = by_key.get(f"SES#{session_id}")
         return (
             read_s(denylist_key(jti), "pk") in by_key,
             to_session(session_item) if session_item else None,
             to_record(users[0]) if users else None,
+            key_set,
         )
 
     def list_live(self, user: UserRecord, *, now: float, limit: int) -> list[Session]:
@@ -311,7 +322,7 @@ class SessionsRepository:
     def end_own(self, *, session_id: str, user_id: str, email: str, now: float) -> None:
         """End one live session of this user (its refresh and access tokens); NotFoundError when it is not one: an
         ended session, another user's or an unknown id alike (one read, one conditional write)."""
-        session, user = self.refresh_state(session_id=session_id, email=email)
+        session, user, _ = self.refresh_state(session_id=session_id, email=email)
         if session is None or session.user_id != user_id or not session.is_live_for(user, now):
             raise NotFoundError("You have no live session with this id.")
         update = self._end_update(session_id, now)
@@ -319,6 +330,11 @@ class SessionsRepository:
         update["ExpressionAttributeValues"] |= {":uid": s(user_id), ":active": s(ACTIVE)}
         with dependency_call(on_condition_failed=lambda: NotFoundError("You have no live session with this id.")):
             self._client.update_item(**update)
+
+    def _with_key_set(self, items: dict[str, list[Item]]) -> tuple[dict[str | None, Item], KeySet]:
+        """The tokens-table items of a batch read by key, and the signing-key registry among them."""
+        by_key = {read_s(item, "pk"): item for item in items.get(self._tokens, [])}
+        return by_key, to_key_set(by_key.pop(REGISTRY_PK, None))
 
     def _end_update(self, session_id: str, now: float) -> dict[str, Any]:
         # if_not_exists: a session already deleted by TTL comes back only as a short-lived tombstone.

@@ -23,7 +23,15 @@ class Settings(BaseModel):
     USERS_TABLE_NAME: str = Field(min_length=3)
     TOKENS_TABLE_NAME: str = Field(min_length=3)
     SIGNING_KEY_SECRET_ARN: str = Field(min_length=1)
-    TOKEN_ISSUER: str = Field(default="serverless-jwt-auth", min_length=1)
+    # The `iss` claim: the API's public base URL (a custom domain). Empty: the API's stage URL, learned from the
+    # requests API Gateway sends (the template can't name the API in its functions' settings: that is a cycle).
+    TOKEN_ISSUER: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*[^\s/?#])?)?$")
+    # The KMS key declared in template.yaml: the first current signing key (the registry takes over from there).
+    SIGNING_KMS_KEY_ID: str = ""
+    # The signing-key rotation only: how often, and whom the new keys' policies name (comma-separated role ARNs).
+    SIGNING_KEY_ROTATION_DAYS: int = Field(default=90, ge=1, le=365)
+    ISSUER_ROLE_ARNS: str = ""
+    ROTATOR_ROLE_ARN: str = ""
     TOKEN_AUDIENCE: str = Field(default="serverless-jwt-auth-api", min_length=1)
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=1, le=3600)
     REFRESH_TOKEN_TTL_SECONDS: int = Field(default=604_800, ge=60, le=2_592_000)

@@ -1,19 +1,20 @@
-"""Access tokens: the only module that imports jwt (to sign; HS256 verification is the standard library's).
+"""Access tokens: ES256 JWTs (RFC 7518 s3.4) signed by the registry's current KMS key, verified with public keys only.
 
-They are HS256 JWTs signed with the current key from Secrets Manager, typed `at+jwt` (RFC 8725 s3.11, explicit
-typing; RFC 9068), and name their session (`sid`). Refresh tokens are not JWTs at all (auth_core.refresh_tokens), so
-neither can stand in for the other.
-Verification follows RFC 8725 s3.1-s3.10: one pinned algorithm, a known `kid`, no extra header parameters
-(no `jku`, `jwk`, `x5u`, `x5c`, `crit`), exact `iss` and `aud`, every claim required, times checked against our clock
-with a small explicit leeway.
+They are typed `at+jwt` (RFC 8725 s3.11, explicit typing; RFC 9068), name their signing key by `kid` (the RFC 7638
+thumbprint of its public JWK, published at /.well-known/jwks.json) and their session (`sid`). Refresh tokens are not
+JWTs at all (auth_core.refresh_tokens), so neither can stand in for the other, and nothing here reads the service's
+HMAC secret: whoever can verify a token can't mint one.
+Verification follows RFC 8725 s3.1-s3.10: one pinned algorithm (an HS256 token "signed" with our public key is refused
+before any key is looked at: algorithm confusion, s3.1), a `kid` the registry publishes, no other header parameter
+(no `jku`, `jwk`, `x5u`, `x5c`, `crit`: keys come only from our registry, s3.10), exact `iss` and `aud`, every claim
+required, times checked against our clock with a small explicit leeway. The verification is written here rather than
+PyJWT's: one pass over the token and no PyJWT import on the authorizer's cold start; tests/security/test_differential.py
+proves it refuses everything PyJWT (strict options, algorithms=["ES256"]) refuses.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
-import hmac
 import json
 import math
 import re
@@ -23,13 +24,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auth_core.errors import InvalidTokenError, TokenExpiredError
+from auth_core.es256 import ALGORITHM, b64url, b64url_decode, is_valid_signature
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from auth_core.keys import KeyStore
+    from auth_core.public_keys import PublicKeys
+    from auth_core.signer import KmsSigner
+    from auth_core.signing_keys import KeySet
 
-ALGORITHM = "HS256"
 ACCESS_TYPE = "at+jwt"
 ROLES = frozenset({"user", "admin"})
 MAX_TOKEN_LENGTH = 4096
@@ -49,19 +52,12 @@ class AccessClaims:
     jti: str
     iat: float
     exp: int
+    kid: str = ""  # the key that signed it: the authorizer checks the registry still trusts it
 
 
 def new_id() -> str:
     """A random, opaque identifier (128 bits, URL-safe)."""
     return secrets.token_urlsafe(16)
-
-
-def _encode_segment(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _decode_segment(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -73,10 +69,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _json_object(segment: str) -> dict[str, Any]:
-    document = json.loads(_decode_segment(segment), object_pairs_hook=_unique_keys)
+    document = json.loads(b64url_decode(segment), object_pairs_hook=_unique_keys)
     if not isinstance(document, dict):
         raise ValueError("not a JSON object")
     return document
+
+
+def _json_segment(document: dict[str, Any]) -> str:
+    return b64url(json.dumps(document, separators=(",", ":")).encode("utf-8"))
 
 
 def _is_jwt_shaped(token: str) -> bool:
@@ -86,15 +86,17 @@ def _is_jwt_shaped(token: str) -> bool:
 class TokenService:
     def __init__(
         self,
-        keys: KeyStore,
+        public_keys: PublicKeys,
         *,
-        issuer: str,
+        signer: Callable[[], KmsSigner],
+        issuer: Callable[[], str],
         audience: str,
         access_ttl: int,
         leeway: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._keys = keys
+        self._public_keys = public_keys
+        self._signer = signer  # built on first use: the authorizer, which only verifies, never loads a KMS client
         self._issuer = issuer
         self._audience = audience
         self._access_ttl = access_ttl
@@ -106,21 +108,37 @@ class TokenService:
         """How long past `exp` a token is still accepted (clock skew): a denylist entry must outlive it."""
         return self._leeway
 
-    def issue_access(self, *, user_id: str, email: str, role: str, session_id: str) -> tuple[str, AccessClaims]:
+    def issue_access(
+        self, *, key_set: KeySet, user_id: str, email: str, role: str, session_id: str
+    ) -> tuple[str, AccessClaims]:
+        """A signed access token (one kms:Sign call) with the current key of `key_set`, the registry as just read."""
+        signer = self._signer()
+        key = signer.current(key_set)
         # `iat` keeps milliseconds (RFC 7519 s2 allows non-integer NumericDate) so "every token issued before a
         # logout-all" is exact even within one second.
         now = round(self._clock(), 3)
         claims = AccessClaims(
-            sub=user_id, email=email, role=role, sid=session_id, jti=new_id(), iat=now, exp=int(now) + self._access_ttl
+            sub=user_id,
+            email=email,
+            role=role,
+            sid=session_id,
+            jti=new_id(),
+            iat=now,
+            exp=int(now) + self._access_ttl,
+            kid=key.kid,
         )
-        payload = {"iss": self._issuer, "aud": self._audience, **claims.__dict__}
-        return self._sign(payload, ACCESS_TYPE), claims
+        header = {"alg": ALGORITHM, "typ": ACCESS_TYPE, "kid": key.kid}
+        payload = {"iss": self._issuer(), "aud": self._audience, **claims.__dict__}
+        del payload["kid"]
+        signing_input = f"{_json_segment(header)}.{_json_segment(payload)}"
+        signature = signer.sign(key, signing_input.encode("ascii"))
+        return f"{signing_input}.{b64url(signature)}", claims
 
     def verify_access(self, token: str) -> AccessClaims:
         """The claims of a valid access token; InvalidTokenError or TokenExpiredError otherwise."""
         if not _is_jwt_shaped(token):
             raise InvalidTokenError()
-        payload = self._verify(token, ACCESS_TYPE, _ACCESS_CLAIMS)
+        kid, payload = self._verify(token, ACCESS_TYPE, _ACCESS_CLAIMS)
         if payload["role"] not in ROLES:
             raise InvalidTokenError()
         return AccessClaims(
@@ -131,23 +149,16 @@ class TokenService:
             jti=payload["jti"],
             iat=payload["iat"],
             exp=payload["exp"],
+            kid=kid,
         )
 
-    def _sign(self, payload: dict[str, Any], token_type: str) -> str:
-        import jwt  # here, not at the top: the authorizer only verifies, and its cold start skips PyJWT
-
-        key = self._keys.ring().current
-        return jwt.encode(payload, key.secret, algorithm=ALGORITHM, headers={"typ": token_type, "kid": key.kid})
-
-    def _verify(self, token: str, token_type: str, required: tuple[str, ...]) -> dict[str, Any]:
-        """The payload of a token we signed, of this type. HS256 only, so verification is the standard library's HMAC:
-        one decode of each segment, the header checked before any key is chosen, the signature compared in constant
-        time over the exact text that was signed (PyJWT, which signs, re-validates every character and would take
-        most of the authorizer's warm time)."""
+    def _verify(self, token: str, token_type: str, required: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+        """The kid and payload of a token we signed, of this type: one decode of each segment, the header checked
+        before any key is chosen, the signature checked over the exact text that was signed."""
         header_segment, payload_segment, signature_segment = token.split(".")  # _is_jwt_shaped: exactly three
         try:
             header, payload = _json_object(header_segment), _json_object(payload_segment)
-            signature = _decode_segment(signature_segment)
+            signature = b64url_decode(signature_segment)
         except (ValueError, RecursionError, binascii.Error) as exc:  # RecursionError: deeply nested JSON
             raise InvalidTokenError() from exc
         kid = header.get("kid")
@@ -156,22 +167,22 @@ class TokenService:
             or header.get("alg") != ALGORITHM
             or header.get("typ") != token_type
             or not isinstance(kid, str)
+            or not kid
         ):
             raise InvalidTokenError()
-        key = self._keys.find(kid)
-        if key is None:
-            raise InvalidTokenError()
-        expected = hmac.new(key.secret, f"{header_segment}.{payload_segment}".encode("ascii"), hashlib.sha256).digest()
         # The signature must also be spelled canonically: one token, one spelling (RFC 7515 s2, no padding).
-        if not hmac.compare_digest(expected, signature) or _encode_segment(signature) != signature_segment:
+        if b64url(signature) != signature_segment:
+            raise InvalidTokenError()
+        key = self._public_keys.find(kid)
+        if key is None or not is_valid_signature(key, f"{header_segment}.{payload_segment}".encode("ascii"), signature):
             raise InvalidTokenError()
         if any(name not in payload for name in required):
             raise InvalidTokenError()
         # Exact issuer and audience (RFC 8725 s3.8, s3.9): a list that merely contains our audience is refused.
-        if payload["iss"] != self._issuer or payload["aud"] != self._audience:
+        if payload["iss"] != self._issuer() or payload["aud"] != self._audience:
             raise InvalidTokenError()
         self._check_claims(payload, required)
-        return payload
+        return kid, payload
 
     def _check_claims(self, payload: dict[str, Any], required: tuple[str, ...]) -> None:
         strings = [name for name in required if name not in ("iat", "exp", "aud")]

@@ -1,0 +1,73 @@
+"""The public keys that verify access tokens, held in memory with a bounded age: never a KMS call per request.
+
+Filled from the key registry (auth_core.signing_keys), and refreshed by every registry read the authorizer makes
+anyway (its revocation BatchGetItem carries the registry item). A `kid` it doesn't know makes it read the registry
+again, but at most once per UNKNOWN_KID_REFETCH_SECONDS: a stream of invented kids can't turn every request into a
+DynamoDB read, and a key rotated in a moment ago is still found within seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from auth_core.errors import DependencyError
+from auth_core.es256 import verifying_key
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+
+    from auth_core.signing_keys import KeyRegistry, KeySet
+
+
+class PublicKeys:
+    UNKNOWN_KID_REFETCH_SECONDS = 5.0
+    STALE_IF_ERROR_SECONDS = 3600.0
+
+    def __init__(
+        self,
+        registry: KeyRegistry,
+        *,
+        max_age: float,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._registry = registry
+        self._max_age = max_age
+        self._clock = clock
+        self._monotonic = monotonic
+        self._key_set: KeySet | None = None
+        self._keys: dict[str, EllipticCurvePublicKey] = {}
+        self._fetched_at = 0.0
+
+    def key_set(self) -> KeySet:
+        """The registry as last read, read again once older than `max_age` (kept through a DynamoDB outage for a
+        while: the keys we hold still verify)."""
+        age = self._monotonic() - self._fetched_at
+        if self._key_set is None or age > self._max_age:
+            try:
+                self.learn(self._registry.read())
+            except DependencyError:
+                if self._key_set is None or age > self._max_age + self.STALE_IF_ERROR_SECONDS:
+                    raise
+        assert self._key_set is not None
+        return self._key_set
+
+    def find(self, kid: str) -> EllipticCurvePublicKey | None:
+        """The public key a token names, if the registry publishes it; None for a kid we don't trust."""
+        self.key_set()
+        key = self._keys.get(kid)
+        if key is None and self._monotonic() - self._fetched_at > self.UNKNOWN_KID_REFETCH_SECONDS:
+            self.learn(self._registry.read())
+            key = self._keys.get(kid)
+        return key
+
+    def learn(self, key_set: KeySet) -> None:
+        """Take `key_set` as the registry now: keys it no longer publishes are forgotten at once (an emergency
+        rotation), keys already held are kept as they are (a kid is the thumbprint: same kid, same key)."""
+        now = self._clock()
+        self._keys = {key.kid: self._keys.get(key.kid) or verifying_key(key.jwk) for key in key_set.published(now)}
+        self._key_set = key_set
+        self._fetched_at = self._monotonic()
