@@ -36,7 +36,7 @@ from tests.e2e.localapi import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "infra" / "openapi.json"
 MAX_EXAMPLES = 25
-EXPECTED_OPERATIONS = 11  # the nine API routes and the two /.well-known/ documents
+EXPECTED_OPERATIONS = 18  # the sixteen API routes and the two /.well-known/ documents
 NOT_FOUND = '{"error":"not_found","message":"No such route."}'  # the template's MISSING_AUTHENTICATION_TOKEN
 
 
