@@ -4,6 +4,7 @@ are attacks the code withstood, kept as regression tests; the others each prove 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import unicodedata
@@ -481,3 +482,20 @@ def test_held_403_path_is_no_way_around_the_throttle(api, unverified, monkeypatc
     assert statuses == [401] * throttle.FREE_FAILURES
     assert login(api).status == 429
     assert login(api, password="another guess 99").status == 429
+
+
+def test_reset_link_issued_in_the_millisecond_before_a_password_change_is_dead(api, signed_in, clock):
+    """The change stores its instant to the millisecond (`password_changed_at`); the link its issue time to the
+    microsecond. A link issued 0.3 ms before the change, in the same millisecond, compares as issued after it."""
+    caller = signed_in()
+    clock[0] = math.floor(clock[0]) + 10.0001
+    forgot(api)
+    before_change = last_token(ADA, "/reset-password")
+    clock[0] += 0.0003
+    assert change(api, caller["access_token"]).status == 204
+    clock[0] += 1
+
+    reply = reset(api, before_change, "the thief's Passphrase 1")
+
+    assert (reply.status, reply.body["error"]) == (400, "invalid_link")
+    assert login(api, password=NEW_PASSWORD).status == 200
