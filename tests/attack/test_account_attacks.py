@@ -129,6 +129,33 @@ def test_failed_logins_from_elsewhere_do_not_keep_a_signed_in_owner_from_changin
     assert reply.status == 204, reply.body
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="a password change spends every reset link issued before it (users.reset_update compares "
+    "password_changed_at), so a thief with the password and one session keeps killing the owner's links by changing "
+    "the password again and again (successful changes are not throttled): fix by comparing the links with the last "
+    "reset only (a `password_reset_at` the reset sets), since a reset link proves the mailbox, which a change does not; "
+    "it reverses test_held_reset_link_issued_before_a_password_change_or_a_reset_is_dead's first half",
+)
+def test_a_thief_with_a_kept_session_cannot_defeat_the_owners_reset_by_changing_the_password(api, signed_in, clock):
+    signed_in()
+    thief = login(api).body
+    assert change(api, thief["access_token"], new="the thief's Passphrase 1").status == 204  # the owner is out
+    clock[0] += 1
+    forgot(api)  # the owner asks for a reset link
+    owners_link = last_token(ADA, "/reset-password")
+    clock[0] += 1
+    body = {"current_password": "the thief's Passphrase 1", "new_password": "the thief's Passphrase 2"}
+    assert api.call("POST", "/me/password", body=body, token=thief["access_token"]).status == 204  # in a loop
+    clock[0] += 1
+
+    reply = reset(api, owners_link)
+
+    assert reply.status == 204, reply.body
+    assert me(api, thief["access_token"]).status == 401
+    assert login(api, password=NEW_PASSWORD).status == 200
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Emailed links: reuse, guessing, tampering, cross purpose, expiry
 
@@ -499,3 +526,99 @@ def test_reset_link_issued_in_the_millisecond_before_a_password_change_is_dead(a
 
     assert (reply.status, reply.body["error"]) == (400, "invalid_link")
     assert login(api, password=NEW_PASSWORD).status == 200
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Logs, the local outbox
+
+
+def test_held_no_link_token_password_or_forged_line_in_any_log_of_any_flow(api, logs, caplog, clock, monkeypatch):
+    """Every flow, the failing ones included, with a user agent that tries to forge a log line."""
+    forged = '\n{"level":"ERROR","message":"forged"}\r\n'
+    agent = {"User-Agent": "Evil/1.0" + forged}
+    monkeypatch.setenv("REQUIRE_VERIFIED_EMAIL", "true")
+    container.reset()
+    for service in (container.auth_service(), container.account_service(), container.token_service()):
+        monkeypatch.setattr(service, "_clock", lambda: clock[0])
+    api.call("POST", "/auth/register", body={"email": ADA, "password": PASSWORD}, headers=agent)
+    verify_token = last_token(ADA, "/verify-email")
+    assert login(api).status == 403
+    selector, verifier = verify_token.split(".")
+    verify(api, f"{selector}.{verifier[::-1]}")
+    verify(api, verify_token + "x")
+    assert verify(api, verify_token).status == 204
+    verify(api, verify_token)
+    clock[0] += 61
+    forgot(api)
+    reset_token = last_token(ADA, "/reset-password")
+    reset(api, reset_token, "password123")
+    reset(api, reset_token[:-1])
+    assert reset(api, reset_token).status == 204
+    reset(api, reset_token)
+    clock[0] += 1
+    session = api.call("POST", "/auth/login", body={"email": ADA, "password": NEW_PASSWORD}, headers=agent).body
+    change(api, session["access_token"], current="not the password 1", new="third Passphrase of 2024")
+    change(api, session["access_token"], current=NEW_PASSWORD, new="third Passphrase of 2024")
+    sessions(api, session["access_token"])
+    end(api, session["access_token"], sid(session))
+
+    written = "\n".join([*logs(), caplog.text])
+    secrets = [
+        verify_token,
+        verifier,
+        reset_token.split(".")[1],
+        reset_token.split(".")[0],
+        selector,
+        session["refresh_token"],
+        session["access_token"],
+        PASSWORD,
+        NEW_PASSWORD,
+        "third Passphrase of 2024",
+        "password123",
+    ]
+    assert [secret for secret in secrets if secret in written] == []
+    assert not [line for line in written.splitlines() if line.startswith('{"level":"ERROR","message":"forged"')]
+
+
+def test_held_outbox_page_and_console_escape_what_an_address_or_a_mail_carries(capsys):
+    import json
+
+    from infra.outbox import Outbox, announce, render_page
+
+    outbox = Outbox(listener=announce)
+    text = 'Hello <script>alert(1)</script>\nhttps://app.example.com/x?token=a"><img src=x onerror=alert(1)>\n\x1b[2J'
+    outbox.record(
+        json.dumps(
+            {
+                "Destination": {"ToAddresses": ["a'onload=alert(1)&b@example.com"]},
+                "Content": {"Simple": {"Subject": {"Data": "<b>hi</b>\x1b]0;x\x07"}, "Body": {"Text": {"Data": text}}}},
+            }
+        ).encode()
+    )
+
+    page = render_page(outbox.messages()).decode()
+    assert "<script>" not in page and "<img" not in page and "<b>hi" not in page
+    assert "onload=alert(1)" not in page.replace("&#x27;onload=alert(1)", "")
+    assert '<a href="https://app.example.com/x?token=a" rel="noreferrer">' in page
+    console = capsys.readouterr().out
+    assert "\x1b" not in console and "\x07" not in console
+
+
+def test_held_reset_link_spent_on_a_disabled_account_does_not_let_it_in(api, signed_in, clock):
+    admin = signed_in("root@example.com", role="admin")
+    ada = signed_in()
+    forgot(api)
+    token = last_token(ADA, "/reset-password")
+    path = {"user_id": ada["user_id"]}
+    api.call(
+        "PATCH", "/admin/users/{user_id}", token=admin["access_token"], path_params=path, body={"status": "disabled"}
+    )
+    clock[0] += 1
+
+    reset(api, token)
+
+    assert login(api, password=NEW_PASSWORD).status == 401
+    assert login(api).status == 401
+    clock[0] += 61
+    forgot(api)
+    assert [m.subject for m in mails_to(ADA)].count("Reset your password") == 1  # a disabled account gets none
