@@ -414,7 +414,7 @@ def _comparable(reply) -> tuple:
     return reply.status, reply.raw_body, headers
 
 
-def test_held_forgot_resend_verify_reset_answer_alike_for_every_kind_of_address(api, signed_in, clock):
+def test_held_forgot_and_resend_answer_alike_for_every_kind_of_address(api, signed_in, clock):
     """Unknown, unverified, verified and disabled accounts, and case/Unicode spellings, get the same answer."""
     admin = signed_in("root@example.com", role="admin")
     signed_in("verified@example.com")
