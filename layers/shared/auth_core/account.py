@@ -138,10 +138,15 @@ class AccountService:
         if problems:
             detail = "password " + "; ".join(problems)
             raise ValidationFailedError(details=[{"field": "new_password", "message": detail}])
-        user, attempts, _ = self._sessions.login_state(email, None)
+        user, attempts, session = self._sessions.change_state(email, session_id)
+        budget, now = attempts_key(email), self._clock()
+        # The session to keep must still be live for the user as read, and the write below lands only if no
+        # sign-out-everywhere came since: a logout-all that lands after the authorizer let this request in is not
+        # undone by the `kept_session` the change sets.
         if user is None or user.id != user_id or user.password_hash is None:
             raise TokenRevokedError()
-        budget, now = attempts_key(email), self._clock()
+        if session is None or not session.is_live_for(user, now):
+            raise TokenRevokedError()
         try:
             counted = self._attempts.count(budget, attempts, now=now)
         except TooManyAttemptsError:
@@ -152,15 +157,18 @@ class AccountService:
             audit("password_change", "failure", user_id=user_id, reason="invalid_credentials")
             count("LoginFailures")
             raise InvalidCredentialsError("The current password is incorrect.")
-        self._users.change_password(
-            email=email,
-            user_id=user_id,
-            old_hash=user.password_hash,
-            new_hash=self._hasher.hash(new_password),
-            now=round(self._clock(), 3),
-            kept_session=session_id,
-        )
-        self._attempts.uncount(budget, counted=counted, previous=attempts)  # the right password is no failure
+        try:
+            self._users.change_password(
+                email=email,
+                user_id=user_id,
+                old_hash=user.password_hash,
+                new_hash=self._hasher.hash(new_password),
+                now=round(self._clock(), 3),
+                kept_session=session_id,
+                valid_after=user.tokens_valid_after,
+            )
+        finally:
+            self._attempts.uncount(budget, counted=counted, previous=attempts)  # the right password is no failure
         audit("password_changed", "success", user_id=user_id, session_id=session_id)
 
     def sessions(self, *, user_id: str, email: str) -> list[Session]:

@@ -67,7 +67,9 @@ class LinksRepository:
             "owner_id": s(user_id),
             "email": s(email),
             "verifier_hash": s(_digest(verifier)),
-            "issued_at": n(now),
+            # To the millisecond, as a password change stores its instant: rounding both the same (monotone) way
+            # makes a link issued before a change never compare as issued after it (users.reset_update).
+            "issued_at": n(round(now, 3)),
             "expires_at": n(int(now + ttl)),
         }
         return f"{selector}.{verifier}", item

@@ -199,6 +199,24 @@ class SessionsRepository:
         except BotoCoreError as exc:
             raise DependencyError() from exc
 
+    def change_state(self, email: str, session_id: str) -> tuple[UserRecord | None, LoginAttempts, Session | None]:
+        """For a password change, in one round trip: the user (with the password hash), the account's login-attempt
+        budget and the session the change keeps."""
+        items = self._batch_get(
+            {
+                self._users: {"Keys": [{"email": s(email)}], "ConsistentRead": True},
+                self._tokens: {"Keys": [attempts_key(email), session_key(session_id)], "ConsistentRead": True},
+            }
+        )
+        users = items.get(self._users, [])
+        by_key = {read_s(item, "pk"): item for item in items.get(self._tokens, [])}
+        session = by_key.get(f"SES#{session_id}")
+        return (
+            to_record(users[0]) if users else None,
+            to_attempts(by_key.get(read_s(attempts_key(email), "pk"))),
+            to_session(session) if session else None,
+        )
+
     def refresh_state(self, *, session_id: str, email: str) -> tuple[Session | None, UserRecord | None, KeySet]:
         """For a refresh, in one round trip: the session and its user as stored now, and the signing-key registry."""
         items = self._batch_get(

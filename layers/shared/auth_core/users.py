@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from auth_core.cursors import invalid_cursor
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
-from auth_core.errors import DependencyError, EmailTakenError, InvalidCredentialsError, NotFoundError
+from auth_core.errors import DependencyError, EmailTakenError, NotFoundError, TokenRevokedError
 from auth_core.records import Role, Status, UserRecord
 
 if TYPE_CHECKING:
@@ -221,18 +221,29 @@ class UsersRepository:
         }
 
     def change_password(
-        self, *, email: str, user_id: str, old_hash: str, new_hash: str, now: float, kept_session: str
+        self,
+        *,
+        email: str,
+        user_id: str,
+        old_hash: str,
+        new_hash: str,
+        now: float,
+        kept_session: str,
+        valid_after: float,
     ) -> None:
-        """A password change: the new hash, if the old one is still current (else InvalidCredentialsError: another
-        change won); every token issued at or before `now` is refused except those of `kept_session`, the caller's
-        (one write, so a refresh or login in flight on another session cannot slip between two)."""
-        with dependency_call(on_condition_failed=InvalidCredentialsError):
+        """A password change: the new hash, if the old one is still current and no sign-out-everywhere came since
+        `valid_after` was read (else TokenRevokedError: another change, a reset, a logout-all or a disable won, and
+        each of them ended the session to keep); every token issued at or before `now` is refused except those of
+        `kept_session`, the caller's (one write, so a refresh or login in flight on another session cannot slip
+        between two)."""
+        with dependency_call(on_condition_failed=TokenRevokedError):
             self._client.update_item(
                 TableName=self._table,
                 Key={"email": s(email)},
                 UpdateExpression="SET password_hash = :new, tokens_valid_after = :now, password_changed_at = :now, "
                 "kept_session = :sid",
-                ConditionExpression="user_id = :id AND password_hash = :old AND #s = :active",
+                ConditionExpression="user_id = :id AND password_hash = :old AND #s = :active AND "
+                "(tokens_valid_after = :after OR attribute_not_exists(tokens_valid_after))",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":new": s(new_hash),
@@ -241,5 +252,6 @@ class UsersRepository:
                     ":id": s(user_id),
                     ":old": s(old_hash),
                     ":active": s("active"),
+                    ":after": n(valid_after),
                 },
             )
