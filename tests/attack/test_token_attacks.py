@@ -1,0 +1,165 @@
+"""Attacks on the verifiable access tokens (issue 11: ES256 in KMS, the JWKS, rotation) with the project's own handlers
+on moto, as an outside attacker would make them. `test_held_*`: the code holds (kept as regressions). Any other test
+is a finding, fixed in the same commit or kept as xfail(strict=True) with the fix it needs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from auth_core import container
+from tests.conftest import PASSWORD, ROLE_ARN
+from tests.signing import b64, es256_token, kms_signature, segment_json
+
+ADA = "ada@example.com"
+INVALID = (401, "invalid_token")
+
+
+def me(api: Any, token: str) -> tuple[int, str | None]:
+    reply = api.call("GET", "/me", token=token)
+    return reply.status, (reply.body or {}).get("error")
+
+
+def parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    header, claims, _ = token.split(".")
+    return segment_json(header), segment_json(claims)
+
+
+def hs256(header: dict[str, Any], claims: dict[str, Any], secret: bytes, digest: Any = hashlib.sha256) -> str:
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    return f"{signing_input}.{b64(hmac.new(secret, signing_input.encode(), digest).digest())}"
+
+
+def current_key(aws: dict[str, Any]) -> Any:
+    key = container.key_registry().read().current
+    assert key is not None
+    return key
+
+
+@pytest.fixture
+def rotation(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The rotation's settings as template.yaml gives them."""
+    monkeypatch.setenv("ISSUER_ROLE_ARNS", f"{ROLE_ARN}/login,{ROLE_ARN}/refresh")
+    monkeypatch.setenv("ROTATOR_ROLE_ARN", f"{ROLE_ARN}/rotate-signing-key")
+    container.reset()
+    return container.signing_key_rotator
+
+
+# --- algorithm confusion: our PUBLIC key as an HMAC secret, in the forms the catalogue doesn't try -------------
+
+
+def public_key_spellings(jwk: dict[str, str]) -> dict[str, bytes]:
+    x, y = (base64.urlsafe_b64decode(jwk[name] + "=") for name in ("x", "y"))
+    key = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()).public_key()
+    return {
+        "compressed-point": key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint),
+        "raw-x-y": x + y,
+        "openssh": key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH),
+        "pem-no-newline": key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).rstrip(b"\n"),
+        "b64url-x": jwk["x"].encode(),
+        "b64url-x-y": (jwk["x"] + jwk["y"]).encode(),
+        "published-jwk-sorted": json.dumps(jwk, sort_keys=True).encode(),
+        "thumbprint-kid": jwk["kid"].encode(),
+    }
+
+
+def test_held_hs256_hs384_hs512_keyed_with_every_spelling_of_our_public_key_refused(api, signed_in):
+    session = signed_in()
+    jwk = api.call("GET", "/.well-known/jwks.json").body["keys"][0]
+    header, claims = parts(session["access_token"])
+    claims["role"] = "admin"
+    for name, secret in public_key_spellings(jwk).items():
+        for alg, digest in (("HS256", hashlib.sha256), ("HS384", hashlib.sha384), ("HS512", hashlib.sha512)):
+            for typ in ("at+jwt", "JWT"):
+                forged = hs256({**header, "alg": alg, "typ": typ}, claims, secret, digest)
+                assert me(api, forged) == INVALID, (name, alg, typ)
+
+
+@pytest.mark.parametrize(
+    "alg", ["None", "nOnE", "NONE", "none ", "ES256 ", " ES256", "ES384", "ES512", "PS256", "EdDSA"]
+)
+def test_held_alg_variants_with_the_real_signature_or_none_refused(api, aws, signed_in, alg):
+    session = signed_in()
+    header, claims = parts(session["access_token"])
+    key = current_key(aws)
+    really_signed = es256_token(aws["kms"], key.key_id, {**header, "alg": alg}, claims)
+    unsigned = really_signed.rpartition(".")[0] + "."
+    assert me(api, really_signed) == INVALID
+    assert me(api, unsigned) == INVALID
+
+
+# --- kid injection ------------------------------------------------------------------------------------------------
+
+
+def test_held_duplicate_kid_header_member_refused_whichever_one_a_parser_keeps(api, aws, signed_in):
+    session = signed_in()
+    header_segment, claims_segment, _ = session["access_token"].split(".")
+    kid, key = segment_json(header_segment)["kid"], current_key(aws)
+    for first, second in ((kid, "unknown"), ("unknown", kid), (kid, kid)):
+        text = f'{{"alg":"ES256","typ":"at+jwt","kid":"{first}","kid":"{second}"}}'
+        signing_input = f"{b64(text.encode())}.{claims_segment}"
+        forged = f"{signing_input}.{b64(kms_signature(aws['kms'], key.key_id, signing_input.encode()))}"
+        assert me(api, forged) == INVALID, text
+
+
+def test_held_kid_of_an_emergency_removed_key_refused_even_with_its_real_signature(api, aws, stack, signed_in):
+    from infra import emergency_key
+
+    session = signed_in()
+    old = current_key(aws)
+    header, claims = parts(session["access_token"])
+    # what whoever stole the key minted before the operator noticed: an admin token living a year
+    minted = es256_token(
+        aws["kms"], old.key_id, header, {**claims, "role": "admin", "exp": int(time.time()) + 365 * 86_400}
+    )
+    assert emergency_key.main(["--stack", stack, "--key", "signing-key", "--yes"]) == 0
+
+    assert me(api, minted) == INVALID
+    assert me(api, session["access_token"]) == INVALID
+    assert aws["kms"].describe_key(KeyId=old.key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+
+def throttled_once(client: Any, operation: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`client.<operation>` fails once as KMS does when throttled, then works again."""
+    from botocore.exceptions import ClientError
+
+    real, failed = getattr(client, operation), []
+
+    def flaky(**kwargs: Any) -> Any:
+        if not failed:
+            failed.append(kwargs)
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, operation)
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, operation, flaky)
+
+
+def test_emergency_rotation_interrupted_then_run_again_leaves_the_leaked_key_unable_to_sign(
+    api, aws, signed_in, rotation, monkeypatch
+):
+    from auth_core.errors import DependencyError
+
+    signed_in()
+    leaked = current_key(aws)
+    rotator = rotation()
+    throttled_once(container.kms(), "schedule_key_deletion", monkeypatch)
+    # The operator's first run fails half-way (KMS throttled); they run it again, as the error tells them to
+    with pytest.raises(DependencyError):
+        rotator.emergency()
+    rotator.emergency()
+
+    # The leaked key must not be able to sign any more, whatever the first run did
+    assert aws["kms"].describe_key(KeyId=leaked.key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    [replacement] = container.key_registry().read().keys
+    assert replacement.kid != leaked.kid
+    assert api.call("POST", "/auth/login", body={"email": ADA, "password": PASSWORD}).status == 200
