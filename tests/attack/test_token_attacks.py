@@ -163,3 +163,31 @@ def test_emergency_rotation_interrupted_then_run_again_leaves_the_leaked_key_una
     [replacement] = container.key_registry().read().keys
     assert replacement.kid != leaked.kid
     assert api.call("POST", "/auth/login", body={"email": ADA, "password": PASSWORD}).status == 200
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="POST /auth/logout verifies a bearer token with the public keys its warm Lambda holds (KEY_CACHE_SECONDS) "
+    "and never asks the registry: a key an emergency rotation removed still ends the session its token names. Fix: "
+    "put a ConditionCheck on the registry item's version (as last read) in logout's transaction, re-read and retry "
+    "once when it fails (no round trip added), or read the registry before verifying (one GetItem per logout)",
+)
+def test_logout_with_a_token_of_an_emergency_removed_key_ends_no_session(api, aws, signed_in, rotation):
+    rotator = rotation()
+    victim, attacker = signed_in(), signed_in("mallory@example.com")
+    # A warm logout function holds the public keys (it verified a bearer token a moment ago)
+    warm = api.call("POST", "/auth/login", body={"email": "mallory@example.com", "password": PASSWORD}).body
+    assert api.call("POST", "/auth/logout", token=warm["access_token"]).status == 204
+    # Whoever stole the signing key minted a token naming the victim's session (its sid is in any of their tokens)
+    old = current_key(aws)
+    header, claims = parts(attacker["access_token"])
+    victim_claims = parts(victim["access_token"])[1]
+    minted = es256_token(
+        aws["kms"], old.key_id, header, {**claims, **{k: victim_claims[k] for k in ("sub", "email", "sid")}}
+    )
+    rotator.emergency()  # what `make rotate-key-emergency` does; the Lambdas stay warm
+
+    # After the emergency rotation, that key is trusted nowhere: the victim's session lives on
+    assert api.call("POST", "/auth/logout", token=minted).status == 204
+    refreshed = api.call("POST", "/auth/refresh", body={"refresh_token": victim["refresh_token"]})
+    assert refreshed.status == 200, refreshed.body
