@@ -191,3 +191,84 @@ def test_logout_with_a_token_of_an_emergency_removed_key_ends_no_session(api, aw
     assert api.call("POST", "/auth/logout", token=minted).status == 204
     refreshed = api.call("POST", "/auth/refresh", body={"refresh_token": victim["refresh_token"]})
     assert refreshed.status == 200, refreshed.body
+
+
+# --- IAM: who decides which public keys every verifier trusts ---------------------------------------------------
+
+REGISTRY_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+# The issuers (they sign anyway, and record the first key) and the rotation: nobody else may write SIGNING_KEYS.
+REGISTRY_WRITERS = {"LoginFunction", "RefreshFunction", "RotateSigningKeyFunction"}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def names_tokens_table(resource: Any) -> bool:
+    return any(item == {"Fn::GetAtt": ["TokensTable", "Arn"]} for item in as_list(resource))
+
+
+def denied_registry_writes(template: dict[str, Any]) -> set[str]:
+    """The roles an IAM policy of the template denies every write of the registry item (the Deny wins over any Allow)."""
+    denied: set[str] = set()
+    for resource in template["Resources"].values():
+        if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            condition = {"ForAnyValue:StringEquals": {"dynamodb:LeadingKeys": ["SIGNING_KEYS"]}}
+            if (
+                statement["Effect"] == "Deny"
+                and REGISTRY_WRITES <= set(as_list(statement["Action"]))
+                and names_tokens_table(statement["Resource"])
+                and statement.get("Condition") == condition
+            ):
+                denied |= {role["Ref"] for role in resource["Properties"]["Roles"]}
+    return denied
+
+
+def plant_attacker_key(aws: dict[str, Any]) -> ec.EllipticCurvePrivateKey:
+    """What a role that may write the tokens table can do: make its own P-256 key the current signing key."""
+    from dataclasses import replace
+
+    from auth_core.es256 import public_jwk
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    jwk, registry = public_jwk(der), container.key_registry()
+    read = registry.read()
+    planted = replace(current_key(aws), kid=jwk["kid"], key_id="arn:aws:kms:attacker", jwk=jwk)
+    registry.replace(read, [planted])
+    return private
+
+
+def test_only_the_issuers_and_the_rotation_may_write_the_signing_key_registry(api, aws, signed_in):
+    from cryptography.hazmat.primitives import hashes
+
+    from auth_core.es256 import raw_signature
+
+    # Why it matters: whoever writes SIGNING_KEYS mints tokens every verifier accepts (moto enforces no IAM); our
+    # authorizer still wants a live session and takes the role from the table, but a consumer API's JWT authorizer
+    # believes every claim, "role": "admin" included
+    session = signed_in()
+    private = plant_attacker_key(aws)
+    header, claims = parts(session["access_token"])
+    header["kid"] = container.key_registry().read().keys[0].kid
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps({**claims, 'role': 'admin'}).encode())}"
+    signature = raw_signature(private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    assert me(api, f"{signing_input}.{b64(signature)}") == (200, None)
+
+    # So IAM must keep every other function, whatever else it writes in the tokens table, off that item
+    writers = set()
+    for logical_id, function in aws["template"]["Resources"].items():
+        if function["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in function["Properties"].get("Policies", []):
+            for statement in policy["Statement"]:
+                if (
+                    statement["Effect"] == "Allow"
+                    and REGISTRY_WRITES & set(as_list(statement["Action"]))
+                    and names_tokens_table(statement["Resource"])
+                ):
+                    writers.add(logical_id)
+    writers -= {role.removesuffix("Role") for role in denied_registry_writes(aws["template"])}
+    assert writers == REGISTRY_WRITERS
