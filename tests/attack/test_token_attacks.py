@@ -218,7 +218,7 @@ def denied_registry_writes(template: dict[str, Any]) -> set[str]:
             condition = {"ForAnyValue:StringEquals": {"dynamodb:LeadingKeys": ["SIGNING_KEYS"]}}
             if (
                 statement["Effect"] == "Deny"
-                and REGISTRY_WRITES <= set(as_list(statement["Action"]))
+                and set(as_list(statement["Action"])) >= REGISTRY_WRITES
                 and names_tokens_table(statement["Resource"])
                 and statement.get("Condition") == condition
             ):
@@ -272,3 +272,124 @@ def test_only_the_issuers_and_the_rotation_may_write_the_signing_key_registry(ap
                     writers.add(logical_id)
     writers -= {role.removesuffix("Role") for role in denied_registry_writes(aws["template"])}
     assert writers == REGISTRY_WRITERS
+
+
+# --- JWKS cache poisoning and re-read storms --------------------------------------------------------------------
+
+
+def test_held_invented_kids_and_header_keys_never_change_the_keys_and_reread_at_most_every_5_seconds(
+    api, aws, signed_in, monkeypatch
+):
+    session = signed_in()
+    jwks = api.call("GET", "/.well-known/jwks.json").body
+    public_keys, client, key = container.public_keys(), container.dynamodb(), current_key(aws)
+    monotonic, reads, get_item = [time.monotonic()], [], client.get_item
+    monkeypatch.setattr(public_keys, "_monotonic", lambda: monotonic[0])
+    public_keys.key_set()  # warm, as of `monotonic`
+    monkeypatch.setattr(client, "get_item", lambda **kw: reads.append(kw["Key"]) or get_item(**kw))
+    header, claims = parts(session["access_token"])
+    attacker_jwk = {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}
+
+    def storm() -> None:
+        for n in range(20):
+            extra = {"jku": "https://attacker.example/jwks.json", "jwk": attacker_jwk} if n % 2 else {}
+            forged = es256_token(aws["kms"], key.key_id, {**header, "kid": f"invented-{n}", **extra}, claims)
+            assert me(api, forged) == INVALID
+
+    monotonic[0] += 6
+    storm()  # one burst of invented kids: one re-read of the registry, whatever the burst's size
+    assert len(reads) == 1
+    monotonic[0] += 4
+    storm()
+    assert len(reads) == 1
+    monotonic[0] += 2
+    storm()
+    assert len(reads) == 2
+    assert api.call("GET", "/.well-known/jwks.json").body == jwks
+    assert me(api, session["access_token"]) == (200, None)
+
+
+# --- the issuer and the public documents -------------------------------------------------------------------------
+
+
+def test_held_issuer_when_derived_from_the_stage_ignores_host_and_forwarded_headers(api, aws, monkeypatch):
+    monkeypatch.setenv("TOKEN_ISSUER", "")
+    container.reset()
+    spoofed = {
+        "Host": "attacker.example",
+        "X-Forwarded-Host": "attacker.example",
+        "X-Forwarded-Proto": "http",
+        "Forwarded": "host=attacker.example;proto=http",
+        "X-Original-URL": "https://attacker.example/",
+    }
+    # The first request a cold function sees names the issuer: make it the attacker's
+    document = api.call("GET", "/.well-known/openid-configuration", headers=spoofed).body
+    assert "attacker" not in json.dumps(document)
+    assert document["issuer"].startswith("https://") and ".execute-api.us-east-1.amazonaws.com/" in document["issuer"]
+    registered = api.call("POST", "/auth/register", body={"email": ADA, "password": PASSWORD}, headers=spoofed)
+    login = api.call("POST", "/auth/login", body={"email": ADA, "password": PASSWORD}, headers=spoofed)
+    assert registered.status == 201 and login.status == 200
+    assert parts(login.body["access_token"])[1]["iss"] == document["issuer"]
+
+
+def test_held_jwks_publishes_public_members_only_with_an_independently_computed_thumbprint(api, signed_in):
+    signed_in()
+    reply = api.call("GET", "/.well-known/jwks.json")
+    [key] = reply.body["keys"]
+    assert set(reply.body) == {"keys"}
+    assert not {"d", "p", "q", "dp", "dq", "qi", "k", "oth"} & set(key)
+    # RFC 7638 s3.2 by hand: the required members in lexicographic order, no whitespace
+    canonical = f'{{"crv":"P-256","kty":"EC","x":"{key["x"]}","y":"{key["y"]}"}}'
+    assert key["kid"] == b64(hashlib.sha256(canonical.encode()).digest())
+    # A point on the curve (cryptography refuses any other)
+    ec.EllipticCurvePublicNumbers(
+        *(int.from_bytes(base64.urlsafe_b64decode(key[n] + "="), "big") for n in ("x", "y")), ec.SECP256R1()
+    ).public_key()
+    assert reply.header("Cache-Control") == "public, max-age=300"
+    assert reply.header("Content-Type").startswith("application/json")
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("path", ["/.well-known/jwks.json", "/.well-known/openid-configuration"])
+def test_held_public_documents_answer_no_other_method_and_never_a_key(api, signed_in, method, path):
+    signed_in()
+    origin = {"Origin": "https://attacker.example", "Access-Control-Request-Method": "GET"}
+    reply = api.call(method, path, body={"keys": [{"kty": "EC"}]}, headers=origin)
+    assert reply.status in (403, 404, 405)
+    assert reply.header("Access-Control-Allow-Origin") is None
+    assert "keys" not in (reply.body or {})
+    assert reply.header("Cache-Control") == "no-store"
+
+
+def test_held_first_login_when_kms_get_public_key_fails_is_503_with_no_session_and_no_registry(api, aws, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    assert api.call("POST", "/auth/register", body={"email": ADA, "password": PASSWORD}).status == 201
+
+    def fail(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "DisabledException", "Message": "disabled"}}, "GetPublicKey")
+
+    monkeypatch.setattr(container.kms(), "get_public_key", fail)
+    reply = api.call("POST", "/auth/login", body={"email": ADA, "password": PASSWORD})
+
+    assert (reply.status, reply.body["error"]) == (503, "service_unavailable")
+    items = [item["pk"]["S"] for item in aws["dynamodb"].scan(TableName="test-tokens")["Items"]]
+    assert not [pk for pk in items if pk.startswith("SES#") or pk == "SIGNING_KEYS"]
+
+
+# --- claims, with a genuine signature (what a stolen kms:Sign could make) ---------------------------------------
+
+
+def test_held_mixed_identities_in_one_signed_token_are_refused(api, aws, signed_in):
+    ada, bob = signed_in(), signed_in("bob@example.com")
+    header, claims = parts(ada["access_token"])
+    bob_claims, key = parts(bob["access_token"])[1], current_key(aws)
+    for mixed in (
+        {"sid": bob_claims["sid"]},  # ada, in bob's live session
+        {"sub": bob_claims["sub"]},  # bob's id, ada's email and session
+        {"email": bob_claims["email"]},  # bob's account, read by email, with ada's id
+        {"sub": bob_claims["sub"], "email": bob_claims["email"]},  # bob, but in ada's session
+    ):
+        forged = es256_token(aws["kms"], key.key_id, header, {**claims, **mixed})
+        assert me(api, forged) == (401, "token_revoked"), mixed
+    assert me(api, ada["access_token"]) == (200, None)
