@@ -142,8 +142,12 @@ class SigningKeyRotator:
         """A new current key, and no other key trusted any more: every token signed before is refused at once (the
         authorizer reads the registry with every request's revocation check), and the old keys can't sign again."""
         key_set = self._registry.read()
-        written = self._write_with_new_key(key_set, [])
+        # The old keys stop signing first, while the registry still lists them: a run that fails after this point
+        # (KMS throttled, the write lost) is finished by the next one, which finds them listed and pending deletion.
+        # Dropping them first would leave a leaked key able to sign, listed nowhere, where no later run looks. Until
+        # the new key is written, login and refresh answer 503: in an emergency, better than the leaked key signing.
         self._schedule_deletion(list(key_set.keys))
+        written = self._write_with_new_key(key_set, [])
         audit("signing_key_replaced", "success", kid=written.current.kid if written.current else None)
         return written
 
