@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
@@ -25,8 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from infra.cfn import load_template
 from infra.gateway import LocalGateway, jwt_authorizers
 from infra.gateway.jwt_authorizers import REFETCH_INTERVAL_SECONDS, IssuerKeys
-from tests.e2e.localapi import Reply
 from tests.unit.gateway.support import ROOT, call
+
+if TYPE_CHECKING:
+    from tests.e2e.localapi import Reply
 
 EXAMPLE = ROOT / "examples" / "consumer-api"
 AUDIENCE = "consumer-test"
