@@ -5,6 +5,10 @@ the environment already names tables and a secret, creates the first admin when 
 and serves template.yaml's REST API on http://127.0.0.1:${PORT:-3000} through the local API Gateway
 (infra/gateway/), which invokes the real handlers in this process. SIGINT or SIGTERM stops everything it started.
 
+Beside it, examples/consumer-api (another team's API behind API Gateway's native JWT authorizers) trusting this local
+issuer: its REST API on ${CONSUMER_REST_PORT:-PORT+1}, its HTTP API on ${CONSUMER_HTTP_PORT:-PORT+2} (a default port
+in use falls back to a free one; the URLs are printed).
+
 Local-only pages (API docs, a demo page, the outbox of the embedded backend) are served before the gateway: see
 `local_pages`. Each mail the embedded backend's SES sends is printed on the console, its links included.
 """
@@ -40,6 +44,9 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
+CONSUMER = ROOT / "examples" / "consumer-api"
+# The consumer example's APIs: (logical id, port variable, offset of the default port from PORT).
+CONSUMER_APIS = (("RestApi", "CONSUMER_REST_PORT", 1), ("HttpApi", "CONSUMER_HTTP_PORT", 2))
 
 # The contract's headers on every response; added to any response (a local page included) that lacks one.
 SECURITY_HEADERS: tuple[Header, ...] = tuple(HANDLER_SECURITY_HEADERS.items())
@@ -222,6 +229,34 @@ def create_first_admin(email: str, password: str) -> str:
     return f"Admin: created {user.email} (id {user.id})."
 
 
+def consumer_servers(port: int) -> list[tuple[str, LocalServer]]:
+    """The consumer example's servers, bound now (no gateway yet): an explicit port must be free, a default one
+    falls back to any free port."""
+    servers = []
+    for api, variable, offset in CONSUMER_APIS:
+        wanted = os.environ.get(variable)
+        try:
+            chosen = int(wanted) if wanted else port + offset
+        except ValueError:
+            raise StartupError(f"{variable} must be a number, not {wanted!r}") from None
+        try:
+            servers.append((api, LocalServer((HOST, chosen))))
+        except OSError as exc:
+            if wanted:
+                raise StartupError(f"cannot listen on {HOST}:{chosen} ({variable}): {exc.strerror}") from None
+            servers.append((api, LocalServer((HOST, 0))))
+    return servers
+
+
+def consumer_gateway(api: str, issuer: str) -> LocalGateway:
+    """One API of the consumer example, trusting this local API's tokens (its issuer and audience)."""
+    parameters = {"IssuerUrl": issuer, "Audience": os.environ.get("TOKEN_AUDIENCE") or ""}
+    try:
+        return LocalGateway(load_template(CONSUMER / "template.yaml"), CONSUMER, api=api, parameters=parameters)
+    except TemplateError as exc:
+        raise StartupError(f"examples/consumer-api/template.yaml: {exc}") from None
+
+
 def _fail(message: str) -> int:
     print(f"infra.local: {message}", file=sys.stderr, flush=True)
     return 1
@@ -251,7 +286,10 @@ def main() -> int:
 
     backend: EmbeddedBackend | None = None
     serving: threading.Thread | None = None
+    consumers: list[tuple[str, LocalServer]] = []
+    consumers_serving: list[LocalServer] = []
     try:
+        consumers = consumer_servers(server.port)
         apply_local_defaults(template, port=server.port)
         stage = TemplateValues(template).parameter("Stage")
         if use_existing():
@@ -297,11 +335,18 @@ def main() -> int:
         serving = threading.Thread(target=server.serve_forever, args=(0.2,), name="local-api", daemon=True)
         serving.start()
         base = f"http://{HOST}:{server.port}"
+        for api, consumer in consumers:
+            consumer.gateway = consumer_gateway(api, os.environ.get("PUBLIC_BASE_URL") or base)
+            consumer.gateway.load_handlers()
+            threading.Thread(target=consumer.serve_forever, args=(0.2,), name=api, daemon=True).start()
+            consumers_serving.append(consumer)
         print(f"API:  {base}  (stage {stage}; ready in {time.perf_counter() - started:.1f} s)", flush=True)
         print(f"Docs: {base}/docs", flush=True)
         print(f"Demo: {base}/  (the browser client)", flush=True)
         if backend is not None:
             print(f"Mail: {base}{OUTBOX_PATH}  (every mail sent; each is printed here too)", flush=True)
+        for api, consumer in consumers:
+            print(f"Consumer example ({api}, JWT authorizer): http://{HOST}:{consumer.port}/whoami", flush=True)
         print("Ctrl-C stops it.", flush=True)
         while not stop.wait(0.2):
             pass
@@ -313,6 +358,10 @@ def main() -> int:
         if serving is not None:
             server.shutdown()
         server.server_close()
+        for consumer in consumers_serving:
+            consumer.shutdown()
+        for _, consumer in consumers:
+            consumer.server_close()
         if backend is not None:
             backend.stop()
 

@@ -7,6 +7,9 @@ deployed REST API does with Lambda proxy integrations (payload format 1.0). One 
 - `routes`: the routes from every function's `Api` events, and which one a request takes (none: the
   MISSING_AUTHENTICATION_TOKEN gateway response, whatever the method);
 - `authorizers` and `policy`: TOKEN authorizers, their answer read as API Gateway reads it, the result cache;
+- `jwt_authorizers`: native JWT authorizers (a REST API's `Type: JWT`, an HTTP API's JwtConfiguration), verified with
+  the issuer's published keys, for an `AWS::Serverless::HttpApi` or a plain-CloudFormation `AWS::ApiGateway::RestApi`
+  (LocalGateway's `api=`), such as examples/consumer-api;
 - `lambdas`: importing and invoking the functions (timeouts, one warm environment or several);
 - `events` and `answers`: the proxy event a function gets, and its result checked and turned into HTTP;
 - `responses`: gateway responses from the template's GatewayResponses;

@@ -8,6 +8,7 @@ A body that isn't UTF-8 is passed base64-encoded (no binary media types are repr
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -120,3 +121,67 @@ def integration_headers(request: Request) -> list[Header]:
     if "x-amzn-trace-id" not in names:
         sent.append(("X-Amzn-Trace-Id", f"Root=1-{int(request.started):08x}-{uuid.uuid4().hex[:24]}"))
     return sent
+
+
+def http_api_event(
+    request: Request, route: Route, path_parameters: dict[str, str], claims: dict[str, Any] | None, stage: str
+) -> dict[str, Any]:
+    """An HTTP API's Lambda proxy event, payload format 2.0: header names lower case and repeated values joined by
+    commas, cookies apart, and a JWT authorizer's claims (as strings) and scopes under `authorizer.jwt`."""
+    headers: dict[str, str] = {}
+    for name, value in integration_headers(request):
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    cookie = headers.pop("cookie", None)
+    query: dict[str, str] = {}
+    for name, value in request.query_pairs():
+        query[name] = f"{query[name]},{value}" if name in query else value
+    body: str | None = None
+    is_base64 = False
+    if request.body:
+        try:
+            body = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            body, is_base64 = base64.b64encode(request.body).decode("ascii"), True
+    host = headers.get("host") or "localhost"
+    route_key = f"{route.method} {route.resource}"
+    context: dict[str, Any] = {
+        "accountId": ACCOUNT_ID,
+        "apiId": API_ID,
+        "domainName": host,
+        "domainPrefix": host.split(".")[0].split(":")[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.source_ip,
+            "userAgent": request.header("User-Agent") or "",
+        },
+        "requestId": request.request_id,
+        "routeKey": route_key,
+        "stage": stage,
+        "time": datetime.fromtimestamp(request.started, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(request.started * 1000),
+    }
+    if claims is not None:
+        scope = claims.get("scope")
+        context["authorizer"] = {
+            "jwt": {
+                "claims": {
+                    name: value if isinstance(value, str) else json.dumps(value) for name, value in claims.items()
+                },
+                "scopes": scope.split() if isinstance(scope, str) else None,
+            }
+        }
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query,
+        "headers": headers,
+        "requestContext": context,
+        "isBase64Encoded": is_base64,
+    }
+    optional: dict[str, Any] = {"cookies": cookie.split("; ") if cookie else None, "body": body}
+    optional |= {"queryStringParameters": query or None, "pathParameters": path_parameters or None}
+    return event | {key: value for key, value in optional.items() if value is not None}

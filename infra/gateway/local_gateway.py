@@ -1,7 +1,11 @@
-"""LocalGateway: one REST API of the template, answering HTTP requests the way the deployed API does."""
+"""LocalGateway: one API of a template, answering HTTP requests the way the deployed API does.
+
+The API is an `AWS::Serverless::Api` (the default when the template has exactly one), an `AWS::Serverless::HttpApi`
+or a plain-CloudFormation `AWS::ApiGateway::RestApi`; the last two with JWT authorizers only (`jwt_authorizers`)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import traceback
@@ -10,11 +14,19 @@ from typing import TYPE_CHECKING, Any
 from infra.cfn import resources_of_type
 from infra.gateway.answers import proxy_answer
 from infra.gateway.authorizers import TokenAuthorization, read_authorizers
-from infra.gateway.events import proxy_event
+from infra.gateway.events import http_api_event, proxy_event
+from infra.gateway.jwt_authorizers import (
+    IssuerKeys,
+    JwtAuthorization,
+    JwtAuthorizer,
+    JwtRefusalError,
+    read_http_jwt_authorizer,
+    read_rest_jwt_authorizer,
+)
 from infra.gateway.lambdas import InvocationError, Lambdas, read_functions
 from infra.gateway.request import Request
 from infra.gateway.responses import GatewayResponses, RefusalError
-from infra.gateway.routes import RouteSource, find_route, read_routes
+from infra.gateway.routes import RouteSource, find_route, read_methods, read_routes
 from infra.gateway.template import TemplateError, TemplateValues, properties_of
 
 if TYPE_CHECKING:
@@ -23,8 +35,9 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from infra.gateway.request import Answer, Header
-    from infra.gateway.routes import Route
+    from infra.gateway.routes import AnyAuthorizer, Route
 
+API_TYPES = ("AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::ApiGateway::RestApi")
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's hard limit on a REST API request payload
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's default (and, without a quota raise, maximum) integration timeout
 
@@ -48,18 +61,23 @@ class LocalGateway:
         log: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         serialize_functions: bool = True,
+        issuer_keys: IssuerKeys | None = None,
     ) -> None:
         self.root = root.resolve()
         self.values = TemplateValues(template, env=env, overrides=parameters)
         self._log = log or _stderr
-        apis = resources_of_type(dict(template), "AWS::Serverless::Api")
         if api is None:
+            apis = resources_of_type(dict(template), "AWS::Serverless::Api")
             if len(apis) != 1:
                 raise TemplateError(f"the template has {len(apis)} AWS::Serverless::Api resources: name one (api=...)")
             [api] = apis
+        api_type = (template["Resources"].get(api) or {}).get("Type")
+        if api_type not in API_TYPES:
+            raise TemplateError(f"{api} is not one of {', '.join(API_TYPES)}")
         self.api = api
-        api_properties = properties_of(apis[api])
-        self.stage = str(self.values.resolve(api_properties.get("StageName", "Prod")))
+        self.is_http_api = api_type == "AWS::Serverless::HttpApi"
+        api_properties = properties_of(template["Resources"][api])
+        self.stage = self._stage(template, api_type, api_properties)
         if "Cors" in api_properties:
             self._log(f"local gateway: {api}'s Cors property is not reproduced (declare OPTIONS routes instead)")
 
@@ -67,7 +85,19 @@ class LocalGateway:
         self.lambdas = Lambdas(functions, region=self.values.region, log=self._log, serialize=serialize_functions)
         self.functions = functions
         auth: Mapping[str, Any] = api_properties.get("Auth") or {}
-        self.authorizers = read_authorizers(auth, self.values, functions)
+        self.authorizers: dict[str, AnyAuthorizer] = {}
+        if api_type == "AWS::Serverless::Api":
+            self.authorizers |= read_authorizers(auth, self.values, functions)
+        elif self.is_http_api:
+            for name, spec in (auth.get("Authorizers") or {}).items():
+                self.authorizers[name] = read_http_jwt_authorizer(name, spec, self.values)
+        else:
+            for name, resource in resources_of_type(dict(template), "AWS::ApiGateway::Authorizer").items():
+                properties = properties_of(resource)
+                if properties.get("RestApiId") == {"Ref": api}:
+                    if properties.get("Type") != "JWT":
+                        raise TemplateError(f"authorizer {name}: only JWT authorizers of a RestApi are reproduced")
+                    self.authorizers[name] = read_rest_jwt_authorizer(name, properties, self.values)
         default = auth.get("DefaultAuthorizer")
         if default is not None and default not in self.authorizers:
             raise TemplateError(f"DefaultAuthorizer {default!r} is not among {api}'s Authorizers")
@@ -77,13 +107,28 @@ class LocalGateway:
             default_authorizer=default,
             default_on_preflight=bool(auth.get("AddDefaultAuthorizerToCorsPreflight", True)),
             runnable=functions.keys(),
+            event_type="HttpApi" if self.is_http_api else "Api",
+            api_property="ApiId" if self.is_http_api else "RestApiId",
         )
-        self.routes = read_routes(template, source)
+        plain_rest = api_type == "AWS::ApiGateway::RestApi"
+        self.routes = read_methods(template, source) if plain_rest else read_routes(template, source)
         self._warn_about_function_environments(template)
         self.authorization = TokenAuthorization(
             self.lambdas, region=self.values.region, stage=self.stage, clock=clock, log=self._log
         )
+        self.jwt_authorization = JwtAuthorization(issuer_keys or IssuerKeys(clock=clock, log=self._log))
         self.responses = GatewayResponses(api_properties, self.values, self.stage)
+
+    def _stage(self, template: Mapping[str, Any], api_type: str, properties: Mapping[str, Any]) -> str:
+        if api_type == "AWS::Serverless::Api":
+            return str(self.values.resolve(properties.get("StageName", "Prod")))
+        if api_type == "AWS::Serverless::HttpApi":
+            return str(self.values.resolve(properties.get("StageName", "$default")))
+        stages = resources_of_type(dict(template), "AWS::ApiGateway::Stage").values()
+        names = [
+            properties_of(s).get("StageName") for s in stages if properties_of(s).get("RestApiId") == {"Ref": self.api}
+        ]
+        return str(self.values.resolve(names[0])) if names else "prod"
 
     def _warn_about_function_environments(self, template: Mapping[str, Any]) -> None:
         resources = template["Resources"]
@@ -97,7 +142,8 @@ class LocalGateway:
         """Import the module of every function the API invokes now (as Lambda's init phase would), so the first
         requests aren't slow and a broken handler fails at start. Other functions (a rotation function, say) are
         left alone."""
-        used = {route.function for route in self.routes} | {a.function for a in self.authorizers.values()}
+        used = {route.function for route in self.routes}
+        used |= {a.function for a in self.authorizers.values() if not isinstance(a, JwtAuthorizer)}
         for logical_id in sorted(used):
             self.lambdas.module(logical_id)
 
@@ -143,12 +189,16 @@ class LocalGateway:
         if len(request.body) > MAX_PAYLOAD_BYTES:
             return self.gateway_response("REQUEST_TOO_LARGE", request)
         matched = self.route(request.method, request.path)
+        if matched is None and self.is_http_api:
+            return 404, [("Content-Type", "application/json")], b'{"message":"Not Found"}'
         if matched is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request)
         route, path_parameters = matched
         request.resource = route.resource
         try:
             answer = self._integration(request, route, path_parameters)
+        except JwtRefusalError as refusal:
+            return self._jwt_refusal(request, str(refusal))
         except RefusalError as refusal:
             return self.gateway_response(refusal.response_type, request, status=refusal.status)
         if time.time() - request.started > INTEGRATION_TIMEOUT_SECONDS:
@@ -158,9 +208,16 @@ class LocalGateway:
     def _integration(self, request: Request, route: Route, path_parameters: dict[str, str]) -> Answer:
         """The authorizer (when the route has one), then the function; RefusalError for a gateway response."""
         authorizer = None
-        if route.authorizer is not None:
+        event: dict[str, Any]
+        if isinstance(route.authorizer, JwtAuthorizer):
+            claims = self.jwt_authorization.verify(route.authorizer, request.header(route.authorizer.header))
+            authorizer = {"claims": claims}  # REST: `$context.authorizer.claims`, each claim with its JSON type
+        elif route.authorizer is not None:
             authorizer = self.authorization.authorize(route.authorizer, request)
-        event = proxy_event(request, route, path_parameters, authorizer, self.stage)
+        if self.is_http_api:
+            event = http_api_event(request, route, path_parameters, (authorizer or {}).get("claims"), self.stage)
+        else:
+            event = proxy_event(request, route, path_parameters, authorizer, self.stage)
         try:
             result = self.lambdas.invoke(route.function, event, request.request_id)
         except InvocationError as exc:
@@ -169,3 +226,15 @@ class LocalGateway:
         if answer is None:
             raise RefusalError("DEFAULT_5XX", 502)
         return answer
+
+    def _jwt_refusal(self, request: Request, description: str) -> Answer:
+        """A JWT authorizer's refusal: a REST API's UNAUTHORIZED gateway response; an HTTP API's 401 with the reason
+        in `www-authenticate` (the API Gateway developer guide, "Troubleshooting HTTP API JWT authorizers")."""
+        if not self.is_http_api:
+            return self.gateway_response("UNAUTHORIZED", request)
+        if description == "the token is missing":
+            challenge = "Bearer"  # RFC 6750 s3.1: no error code when the request carries no token
+        else:
+            challenge = f'Bearer scope="" error="invalid_token" error_description={json.dumps(description)}'
+        headers = [("Content-Type", "application/json"), ("www-authenticate", challenge)]
+        return 401, [*headers, ("apigw-requestid", request.request_id)], b'{"message":"Unauthorized"}'

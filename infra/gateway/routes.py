@@ -5,11 +5,15 @@ matches exactly, a known path with another method, and a method API Gateway does
 gateway then answers MISSING_AUTHENTICATION_TOKEN. The API's `DefaultAuthorizer` guards every route whose event
 doesn't say `Auth: {Authorizer: NONE}`, explicit OPTIONS routes excepted when `AddDefaultAuthorizerToCorsPreflight`
 is false, as SAM does.
+
+The same reading serves an HTTP API (`HttpApi` events, `ApiId`) and, for a REST API written as plain CloudFormation
+(`AWS::ApiGateway::RestApi`), its `AWS::ApiGateway::Method` resources with Lambda proxy integrations.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +24,9 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
     from infra.gateway.authorizers import Authorizer
+    from infra.gateway.jwt_authorizers import JwtAuthorizer
+
+    type AnyAuthorizer = Authorizer | JwtAuthorizer
 
 # The methods a REST API resource can have; `ANY` stands for all of them, and nothing else reaches an integration.
 # Methods are case-sensitive (RFC 9110 s9.1): `get` is not GET.
@@ -31,7 +38,7 @@ class Route:
     method: str  # upper case, or "ANY"
     resource: str  # the template's path: "/admin/users/{user_id}"
     function: str  # logical id of the function it invokes
-    authorizer: Authorizer | None
+    authorizer: AnyAuthorizer | None
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -46,11 +53,13 @@ class Route:
 class RouteSource:
     """What reading the routes needs from the rest of the template."""
 
-    api: str  # logical id of the AWS::Serverless::Api
-    authorizers: Mapping[str, Authorizer]
+    api: str  # logical id of the AWS::Serverless::Api (or HttpApi, or AWS::ApiGateway::RestApi)
+    authorizers: Mapping[str, AnyAuthorizer]
     default_authorizer: str | None
     default_on_preflight: bool
     runnable: Collection[str]  # the functions the gateway can run
+    event_type: str = "Api"  # "HttpApi" for an HTTP API
+    api_property: str = "RestApiId"  # "ApiId" for an HTTP API
 
 
 def read_routes(template: Mapping[str, Any], source: RouteSource) -> list[Route]:
@@ -59,25 +68,61 @@ def read_routes(template: Mapping[str, Any], source: RouteSource) -> list[Route]
     for logical_id, resource in resources_of_type(dict(template), "AWS::Serverless::Function").items():
         for event_name, event in (properties_of(resource).get("Events") or {}).items():
             properties = properties_of(event)
-            rest_api = properties.get("RestApiId")
-            if event.get("Type") != "Api" or (rest_api is not None and rest_api != {"Ref": source.api}):
+            api = properties.get(source.api_property)
+            if event.get("Type") != source.event_type or (api is not None and api != {"Ref": source.api}):
                 continue
             method = str(properties["Method"]).upper()
-            route = Route(
-                method=method,
-                resource=str(properties["Path"]),
-                function=logical_id,
-                authorizer=_authorizer(source, method, properties, f"{logical_id}.{event_name}"),
-            )
-            if logical_id not in source.runnable:
-                raise TemplateError(f"{logical_id}: a local CodeUri and a module.function Handler are needed")
-            if any(r.method == route.method and r.resource == route.resource for r in routes):
-                raise TemplateError(f"{route.method} {route.resource} is declared twice")
-            routes.append(route)
+            authorizer = _authorizer(source, method, properties, f"{logical_id}.{event_name}")
+            _add(routes, source, Route(method, str(properties["Path"]), logical_id, authorizer))
     return routes
 
 
-def _authorizer(source: RouteSource, method: str, properties: Mapping[str, Any], where: str) -> Authorizer | None:
+def _add(routes: list[Route], source: RouteSource, route: Route) -> None:
+    if route.function not in source.runnable:
+        raise TemplateError(f"{route.function}: a local CodeUri and a module.function Handler are needed")
+    if any(r.method == route.method and r.resource == route.resource for r in routes):
+        raise TemplateError(f"{route.method} {route.resource} is declared twice")
+    routes.append(route)
+
+
+def read_methods(template: Mapping[str, Any], source: RouteSource) -> list[Route]:
+    """Every `AWS::ApiGateway::Method` of a plain-CloudFormation REST API, as a route: its path from the
+    `AWS::ApiGateway::Resource` chain, its function from the Lambda proxy integration's Uri."""
+    resources: Mapping[str, Any] = template["Resources"]
+    routes: list[Route] = []
+    for logical_id, method in resources_of_type(dict(template), "AWS::ApiGateway::Method").items():
+        properties = properties_of(method)
+        if properties.get("RestApiId") != {"Ref": source.api}:
+            continue
+        integration = properties.get("Integration") or {}
+        uri = integration.get("Uri") or {}
+        sub = uri.get("Fn::Sub") if isinstance(uri, dict) else None
+        found = re.search(r"\$\{(\w+)\.Arn\}/invocations$", sub) if isinstance(sub, str) else None
+        if integration.get("Type") != "AWS_PROXY" or found is None:
+            raise TemplateError(f"{logical_id}: only Lambda proxy integrations (!Sub ...${{Function.Arn}}/invocations)")
+        authorizer = None
+        if properties.get("AuthorizationType", "NONE") != "NONE":
+            chosen = str((properties.get("AuthorizerId") or {}).get("Ref"))
+            if chosen not in source.authorizers:
+                raise TemplateError(f"{logical_id}: its AuthorizerId must !Ref one of {sorted(source.authorizers)}")
+            authorizer = source.authorizers[chosen]
+        path = _resource_path(resources, properties.get("ResourceId"), source.api, logical_id)
+        _add(routes, source, Route(str(properties["HttpMethod"]).upper(), path, found.group(1), authorizer))
+    return routes
+
+
+def _resource_path(resources: Mapping[str, Any], resource_id: Any, api: str, where: str) -> str:
+    if resource_id == {"Fn::GetAtt": [api, "RootResourceId"]}:
+        return "/"
+    resource = resources.get(str(resource_id.get("Ref"))) if isinstance(resource_id, dict) else None
+    if resource is None or resource.get("Type") != "AWS::ApiGateway::Resource":
+        raise TemplateError(f"{where}: ResourceId must be !Ref an AWS::ApiGateway::Resource or the root resource")
+    properties = properties_of(resource)
+    parent = _resource_path(resources, properties.get("ParentId"), api, where)
+    return parent.rstrip("/") + "/" + str(properties["PathPart"])
+
+
+def _authorizer(source: RouteSource, method: str, properties: Mapping[str, Any], where: str) -> AnyAuthorizer | None:
     chosen = (properties.get("Auth") or {}).get("Authorizer")
     if chosen is None:
         chosen = source.default_authorizer if (method != "OPTIONS" or source.default_on_preflight) else None

@@ -8,15 +8,22 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.localapi import ADMIN_EMAIL, ADMIN_PASSWORD, Client
-from tests.local_server import running_local_api
+from tests.local_server import free_port, running_local_api
 
 
 @pytest.fixture(scope="session")
-def base_url() -> Iterator[str]:
+def consumer_port() -> int:
+    """The port of the consumer example's REST API, which `python -m infra.local` serves beside the API."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def base_url(consumer_port: int) -> Iterator[str]:
     settings = {
         "ADMIN_EMAIL": ADMIN_EMAIL,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "REFRESH_REUSE_GRACE_SECONDS": "0",  # a rotated-out refresh token presented again is reuse at once
+        "CONSUMER_REST_PORT": str(consumer_port),
     }
     with running_local_api(settings) as url:
         yield url
