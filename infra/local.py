@@ -336,7 +336,7 @@ def main() -> int:
         serving.start()
         base = f"http://{HOST}:{server.port}"
         for api, consumer in consumers:
-            consumer.gateway = consumer_gateway(api, os.environ.get("PUBLIC_BASE_URL") or base)
+            consumer.gateway = consumer_gateway(api, os.environ.get("TOKEN_ISSUER") or base)
             consumer.gateway.load_handlers()
             threading.Thread(target=consumer.serve_forever, args=(0.2,), name=api, daemon=True).start()
             consumers_serving.append(consumer)

@@ -9,3 +9,13 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+# The two /.well-known/ documents may be cached publicly for a few minutes instead of no-store (CONTRACT.md "Headers").
+PUBLIC_DOCUMENT_CACHE_CONTROL = "public, max-age=300"
+
+
+def expected_security_headers(path: str, status: int) -> dict[str, str]:
+    """The contract's headers for a response to `path`: a published document's 200 is the one cacheable answer."""
+    if path.startswith("/.well-known/") and status == 200:
+        return SECURITY_HEADERS | {"Cache-Control": PUBLIC_DOCUMENT_CACHE_CONTROL}
+    return SECURITY_HEADERS

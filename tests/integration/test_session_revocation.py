@@ -65,13 +65,27 @@ def test_ending_one_session_leaves_the_users_other_sessions_alive(api, signed_in
 
 
 def test_logout_all_refuses_a_token_issued_in_the_same_millisecond(api, signed_in, clock):
-    """iat < tokens_valid_after let a token of the same millisecond survive; it must be <=."""
+    """A session begun in the same millisecond as a logout-all is refused with its tokens (`<=`, not `<`)."""
     clock[0] = round(clock[0], 3)
     session = signed_in()  # issued at exactly clock[0]
 
     assert api.call("POST", "/auth/logout-all", token=session["access_token"]).status == 204  # same instant
 
     assert me(api, session["access_token"]).body["error"] == "token_revoked"
+
+
+def test_login_one_millisecond_after_logout_all_in_the_same_second_is_accepted(api, signed_in, clock):
+    """`iat` is whole seconds (what other verifiers expect), so revocation can't rest on it: a token issued later in
+    the same second as a logout-all must still work, and one issued before it must not."""
+    clock[0] = float(int(clock[0])) + 0.25
+    before = signed_in()
+    assert api.call("POST", "/auth/logout-all", token=before["access_token"]).status == 204
+    clock[0] += 0.001
+
+    after = api.call("POST", "/auth/login", body={"email": before["email"], "password": PASSWORD}).body
+
+    assert me(api, after["access_token"]).status == 200
+    assert me(api, before["access_token"]).body["error"] == "token_revoked"
 
 
 def test_logout_all_landing_while_a_refresh_is_in_flight_wins(api, aws, signed_in, monkeypatch):

@@ -22,7 +22,8 @@ import boto3
 import pytest
 
 from auth_core.es256 import public_jwk
-from tests.e2e.localapi import PASSWORD, SECURITY_HEADERS, Reply
+from tests.contract import SECURITY_HEADERS
+from tests.e2e.localapi import PASSWORD, Reply
 from tests.local_server import free_port, running_local_api
 from tests.security.forgeries import ALLOW, NEVER_FORGED, Case, Genuine, cases_for, claims_of
 from tests.signing import kms_signature

@@ -57,7 +57,7 @@ class AccessVerifier:
     def verify(self, token: str) -> Principal:
         """Signature (with the public keys in memory) and claims, then revocation in one DynamoDB round trip: the
         token itself (logout), its session (ended by logout, reuse detection or its owner), its user (disabled, or a
-        sign-out-everywhere at or after the token's `iat`, to the millisecond), and the signing-key registry as it is
+        sign-out-everywhere at or after the session began, to the millisecond), and the signing-key registry as it is
         now, so a key an emergency rotation dropped is refused by every warm authorizer at once. The role is the
         user's current one."""
         claims = self._tokens.verify_access(token)
@@ -69,6 +69,6 @@ class AccessVerifier:
             raise InvalidTokenError("The key that signed the token is no longer trusted. Sign in again.")
         if is_denied or session is None or session.is_revoked_for(user) or user is None:
             raise TokenRevokedError()
-        if user.id != claims.sub or (claims.iat <= user.tokens_valid_after and claims.sid != user.kept_session):
+        if user.id != claims.sub:
             raise TokenRevokedError()
         return Principal(sub=user.id, email=user.email, role=user.role, sid=claims.sid)

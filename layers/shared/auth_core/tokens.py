@@ -114,9 +114,10 @@ class TokenService:
         """A signed access token (one kms:Sign call) with the current key of `key_set`, the registry as just read."""
         signer = self._signer()
         key = signer.current(key_set)
-        # `iat` keeps milliseconds (RFC 7519 s2 allows non-integer NumericDate) so "every token issued before a
-        # logout-all" is exact even within one second.
-        now = round(self._clock(), 3)
+        # Whole seconds: verifiers compare `iat` with an integer clock (joserfc, PyJWT) and would call a token with
+        # milliseconds "issued in the future" for up to a second. The millisecond-exact "issued at or before a
+        # sign-out-everywhere" is the session's `created_at` (auth_core.sessions), which every verification reads.
+        now = int(self._clock())
         claims = AccessClaims(
             sub=user_id,
             email=email,
