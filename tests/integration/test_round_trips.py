@@ -140,6 +140,7 @@ def test_forgot_unknown_email_is_one_read(api, calls):
 
 def test_change_password_is_authorizer_read_login_read_count_write_uncount(api, signed_in, calls):
     session = signed_in()
+    warm_public_keys()
     calls.clear()
 
     body = {"current_password": PASSWORD, "new_password": "a brand new Passphrase 9"}
@@ -150,6 +151,7 @@ def test_change_password_is_authorizer_read_login_read_count_write_uncount(api, 
 
 def test_sessions_is_authorizer_read_user_read_one_query(api, signed_in, calls):
     session = signed_in()
+    warm_public_keys()
     calls.clear()
 
     assert api.call("GET", "/me/sessions", token=session["access_token"]).status == 200

@@ -30,7 +30,10 @@ from auth_core.signing_keys import CURRENT, KeyEntry, KeySet
 from auth_core.tokens import ROLES, TokenService
 from tests.security.forgeries import CASES, Genuine, b64, segments, unb64
 
-ISSUER, AUDIENCE, LEEWAY, TTL = "https://auth.example.com", "serverless-jwt-auth-api", 5, 900
+# The genuine tokens are issued when this module is imported (collection) and judged by PyJWT against the wall clock
+# when the test runs, which in a full suite on a busy machine can be more than 15 minutes later: a day's lifetime
+# keeps "expired" from masking the verdict under test. Expiry itself is covered by the catalogue's own cases.
+ISSUER, AUDIENCE, LEEWAY, TTL = "https://auth.example.com", "serverless-jwt-auth-api", 5, 86_400
 ACCEPT, INVALID, EXPIRED = "accept", "invalid_token", "token_expired"
 REQUIRED = ["iss", "aud", "sub", "email", "role", "sid", "iat", "exp", "jti"]
 

@@ -74,12 +74,17 @@ def test_token_made_with_a_key_no_longer_held_is_invalid() -> None:
         codec(NEW, previous=OTHER).parse(token.value)
 
 
+def other_first(part: str) -> str:
+    """`part` with another first character (replacing it with "A" changed nothing one time in 64)."""
+    return ("B" if part.startswith("A") else "A") + part[1:]
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
         lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"),
         lambda v: v.replace("rt1.S", "rt1.T", 1),
-        lambda v: ".".join([*v.split(".")[:3], "A" + v.split(".")[3][1:], v.split(".")[4]]),
+        lambda v: ".".join([*v.split(".")[:3], other_first(v.split(".")[3]), v.split(".")[4]]),
     ],
     ids=["tag", "session", "secret"],
 )
