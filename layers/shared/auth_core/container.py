@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-import botocore.session
 from botocore.config import Config
 
 from auth_core.access import AccessVerifier
+from auth_core import botocore_docs
 from auth_core.attempts import AttemptsRepository
 from auth_core.cursors import CursorCodec
 from auth_core.keys import KeyStore
@@ -20,6 +20,7 @@ from auth_core.tokens import TokenService
 from auth_core.users import UsersRepository
 
 if TYPE_CHECKING:
+    import botocore.session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -36,7 +37,11 @@ _CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "sta
 
 @cache
 def _aws() -> botocore.session.Session:
-    # botocore's own session: boto3 would add ~0.25 s of imports (s3transfer and friends) to every cold start.
+    # botocore's own session: boto3 would add ~0.25 s of imports (s3transfer and friends) to every cold start; and
+    # botocore without its documentation code (auth_core.botocore_docs), imported here, on first use.
+    botocore_docs.install()
+    import botocore.session
+
     return botocore.session.get_session()
 
 
