@@ -22,7 +22,7 @@ import importlib
 import importlib.util
 import sys
 import types
-from typing import Any
+from typing import Any, SupportsIndex
 
 PACKAGE = "botocore.docs"
 DOCSTRING = "botocore.docs.docstring"
@@ -49,7 +49,7 @@ class DeferredDocstring(str):
             self._text = str(real_class(*self._args, **self._kwargs))
         return self._text
 
-    def expandtabs(self, tabsize: int = 8) -> str:  # what inspect.cleandoc (help()) calls, as botocore's class does
+    def expandtabs(self, tabsize: SupportsIndex = 8) -> str:  # what inspect.cleandoc (help()) calls, as botocore's class does
         return self._generate().expandtabs(tabsize)
 
     def __str__(self) -> str:
@@ -91,7 +91,7 @@ def install() -> None:
     if package is None:
         return
     sys.modules[PACKAGE] = package
-    setattr(importlib.import_module("botocore"), "docs", package)  # as an import of botocore.docs would
+    importlib.import_module("botocore").docs = package  # type: ignore[attr-defined]  # as importing it would
     sys.modules[DOCSTRING] = _deferred_docstring_module()
     try:
         importlib.import_module("botocore.session")

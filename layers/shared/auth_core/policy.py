@@ -15,7 +15,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class MethodArn:
-    """The parts of an authorizer event's `methodArn`: arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/..."""
+    """The parts of an authorizer event's `methodArn`: arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/."""
 
     partition: str
     region: str
@@ -35,9 +35,7 @@ class MethodArn:
 
     def whole_api(self) -> str:
         """Every method of every resource of this stage."""
-        return (
-            f"arn:{self.partition}:execute-api:{self.region}:{self.aws_account_id}:{self.api_id}/{self.stage}/*/*"
-        )
+        return f"arn:{self.partition}:execute-api:{self.region}:{self.aws_account_id}:{self.api_id}/{self.stage}/*/*"
 
 
 def authorizer_response(

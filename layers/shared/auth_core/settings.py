@@ -3,7 +3,8 @@
 Read without pydantic: the authorizer imports these settings and nothing else that would need it, and pydantic's model
 machinery was a quarter of its cold start. Each setting is declared with its type, default and bounds; the reader
 accepts what the former pydantic model accepted from an environment (integers as decimal text, "1_000" and "12.0"
-too; booleans as true/false, 1/0, yes/no, on/off, t/f, y/n in any case) and names each bad setting without echoing its value.
+too; booleans as true/false, 1/0, yes/no, on/off, t/f, y/n in any case) and names each bad setting without echoing
+its value.
 """
 
 from __future__ import annotations
