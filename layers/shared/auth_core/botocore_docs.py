@@ -49,7 +49,8 @@ class DeferredDocstring(str):
             self._text = str(real_class(*self._args, **self._kwargs))
         return self._text
 
-    def expandtabs(self, tabsize: SupportsIndex = 8) -> str:  # what inspect.cleandoc (help()) calls, as botocore's class does
+    # What inspect.cleandoc (help()) calls, as botocore's own class knows.
+    def expandtabs(self, tabsize: SupportsIndex = 8) -> str:
         return self._generate().expandtabs(tabsize)
 
     def __str__(self) -> str:
