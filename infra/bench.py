@@ -585,6 +585,10 @@ def main() -> int:
         print("run `make build` first", file=sys.stderr)
         return 1
     python = os.environ.get("PY313") or shutil.which("python3.13") or sys.executable
+    # The interpreter itself, not a version manager's shim (pyenv's is a bash script: ~0.1 s per start, not Lambda's).
+    python = subprocess.run(
+        [python, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     report: list[str] = ["## Bytecode (sam build output, after make build)", "", *bytecode_report(), ""]
 
     from infra.backend import EmbeddedBackend, apply_local_defaults
