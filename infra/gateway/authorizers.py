@@ -54,9 +54,12 @@ def _authorizer(name: str, spec: Mapping[str, Any], values: TemplateValues, func
     if str(spec.get("FunctionPayloadType", "TOKEN")).upper() != "TOKEN":
         raise TemplateError(f"authorizer {name}: only TOKEN authorizers are reproduced locally")
     arn = spec.get("FunctionArn")
-    if not (isinstance(arn, dict) and "Fn::GetAtt" in arn and list(arn["Fn::GetAtt"])[1:] == ["Arn"]):
-        raise TemplateError(f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn")
-    function = str(arn["Fn::GetAtt"][0])
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn and list(arn["Fn::GetAtt"])[1:] == ["Arn"]:
+        function = str(arn["Fn::GetAtt"][0])
+    elif isinstance(arn, dict) and str(arn.get("Ref", "")).endswith(".Alias"):  # SAM's alias of AutoPublishAlias
+        function = str(arn["Ref"]).removesuffix(".Alias")
+    else:
+        raise TemplateError(f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn or !Ref <Function>.Alias")
     if function not in functions:
         raise TemplateError(f"authorizer {name}: {function} has no local CodeUri and module.function Handler")
     identity = spec.get("Identity") or {}

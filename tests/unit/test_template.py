@@ -244,7 +244,7 @@ def test_default_authorizer_when_route_has_no_override_is_uncached_lambda_token_
     authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
 
     assert authorizer["FunctionPayloadType"] == "TOKEN"
-    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}  # the published version (SnapStart)
     assert authorizer["Identity"]["Header"] == "Authorization"
     assert authorizer["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheTtlSeconds"}
     assert TEMPLATE["Parameters"]["AuthorizerCacheTtlSeconds"]["Default"] == 0
@@ -725,3 +725,12 @@ def test_signing_key_rotation_when_scheduled_runs_daily_and_rotates_every_90_day
 def test_issuer_when_not_set_defaults_to_the_stage_url() -> None:
     assert TEMPLATE["Parameters"]["PublicBaseUrl"]["Default"] == ""
     assert GLOBALS["Environment"]["Variables"]["TOKEN_ISSUER"] == {"Ref": "PublicBaseUrl"}
+
+
+def test_snapstart_off_by_default_on_for_published_versions_behind_the_alias_the_api_invokes() -> None:
+    functions = TEMPLATE["Globals"]["Function"]
+
+    assert TEMPLATE["Parameters"]["SnapStart"]["Default"] == "false"
+    assert TEMPLATE["Conditions"]["IsSnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "true"]}
+    assert functions["SnapStart"] == {"ApplyOn": {"Fn::If": ["IsSnapStartOn", "PublishedVersions", "None"]}}
+    assert functions["AutoPublishAlias"] == "live"  # SAM points Events: Api at the alias

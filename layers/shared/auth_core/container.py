@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-import botocore.session
 from botocore.config import Config
 
+from auth_core import botocore_docs, snapstart
 from auth_core.access import AccessVerifier
 from auth_core.attempts import AttemptsRepository
 from auth_core.cursors import CursorCodec
@@ -20,6 +20,7 @@ from auth_core.tokens import TokenService
 from auth_core.users import UsersRepository
 
 if TYPE_CHECKING:
+    import botocore.session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -36,7 +37,11 @@ _CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "sta
 
 @cache
 def _aws() -> botocore.session.Session:
-    # botocore's own session: boto3 would add ~0.25 s of imports (s3transfer and friends) to every cold start.
+    # botocore's own session: boto3 would add ~0.25 s of imports (s3transfer and friends) to every cold start; and
+    # botocore without its documentation code (auth_core.botocore_docs), imported here, on first use.
+    botocore_docs.install()
+    import botocore.session
+
     return botocore.session.get_session()
 
 
@@ -225,29 +230,39 @@ def access_verifier() -> AccessVerifier:
     return AccessVerifier(token_service(), sessions_repository(), public_keys())
 
 
+_CLIENTS = (_aws, dynamodb, secretsmanager, sesv2, kms)
+_HOLDERS = (
+    key_store,
+    key_registry,
+    public_keys,
+    kms_signer,
+    signing_key_rotator,
+    discovery,
+    cursor_codec,
+    users_repository,
+    sessions_repository,
+    token_service,
+    auth_service,
+    account_service,
+    admin_service,
+    access_verifier,
+)
+
+
+def forget_cached_keys() -> None:
+    """Build every object that holds keys (or holds one that does) again on first use; keep the AWS clients
+    (auth_core.snapstart, after a restore)."""
+    for factory in _HOLDERS:
+        factory.cache_clear()
+
+
 def reset() -> None:
     """Forget every cached object and the settings, so the next call sees the current environment."""
-    for factory in (
-        _aws,
-        dynamodb,
-        secretsmanager,
-        sesv2,
-        kms,
-        key_store,
-        key_registry,
-        public_keys,
-        kms_signer,
-        signing_key_rotator,
-        discovery,
-        cursor_codec,
-        users_repository,
-        sessions_repository,
-        token_service,
-        auth_service,
-        account_service,
-        admin_service,
-        access_verifier,
-    ):
+    for factory in (*_CLIENTS, *_HOLDERS):
         factory.cache_clear()
     _stage_url.clear()
     get_settings.cache_clear()
+
+
+# With SnapStart on, the runtime runs auth_core.snapstart's hooks around the snapshot (nothing happens elsewhere).
+snapstart.register_with_runtime()
