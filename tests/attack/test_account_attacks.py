@@ -108,13 +108,6 @@ def test_logout_all_beats_a_password_change_in_flight_on_another_session(api, si
     assert login(api).status == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /me/password counts on the account budget, which anyone who knows the email can lock: fix by "
-    "counting a change on a budget of its own session (attempts_key(email, 'session-' + sid)), as a device cookie "
-    "does for logins; it changes what test_change_password_wrong_current_is_401_and_counted_by_the_login_throttle "
-    "asserts (sign-in locked by a stolen token's guesses), so it is the lead's call",
-)
 def test_failed_logins_from_elsewhere_do_not_keep_a_signed_in_owner_from_changing_the_password(api, signed_in):
     """An attacker who knows only the email fails logins (no device cookie) until the account budget locks. The owner,
     signed in (a session is at least as strong a credential as a device cookie), tries to change the password: the
@@ -129,14 +122,6 @@ def test_failed_logins_from_elsewhere_do_not_keep_a_signed_in_owner_from_changin
     assert reply.status == 204, reply.body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a password change spends every reset link issued before it (users.reset_update compares "
-    "password_changed_at), so a thief with the password and one session keeps killing the owner's links by changing "
-    "the password again and again (successful changes are not throttled): fix by comparing the links with the last "
-    "reset only (a `password_reset_at` the reset sets), since a reset link proves the mailbox, which a change does not; "
-    "it reverses test_held_reset_link_issued_before_a_password_change_or_a_reset_is_dead's first half",
-)
 def test_a_thief_with_a_kept_session_cannot_defeat_the_owners_reset_by_changing_the_password(api, signed_in, clock):
     signed_in()
     thief = login(api).body
@@ -212,22 +197,20 @@ def test_held_link_expiry_boundaries(api, unverified, clock, route, ttl):
     assert use().status == 204
 
 
-def test_held_reset_link_issued_before_a_password_change_or_a_reset_is_dead(api, signed_in, clock):
+def test_held_reset_link_outlives_a_password_change_but_not_a_reset(api, signed_in, clock):
+    """A change spends no reset link (it proves no mailbox); a reset spends every link issued before it."""
     caller = signed_in()
     forgot(api)
     before_change = last_token(ADA, "/reset-password")
     clock[0] += 1
     assert change(api, caller["access_token"]).status == 204
-    assert reset(api, before_change, "the thief's Passphrase 1").body["error"] == "invalid_link"
     clock[0] += 61
     forgot(api)
-    first = last_token(ADA, "/reset-password")
-    clock[0] += 61
-    forgot(api)
-    second = last_token(ADA, "/reset-password")
+    later = last_token(ADA, "/reset-password")
     clock[0] += 1
-    assert reset(api, first, "yet another Passphrase 8").status == 204
-    assert reset(api, second, "the thief's Passphrase 1").body["error"] == "invalid_link"
+
+    assert reset(api, before_change, "yet another Passphrase 8").status == 204
+    assert reset(api, later, "the thief's Passphrase 1").body["error"] == "invalid_link"
     assert login(api, password="yet another Passphrase 8").status == 200
 
 
@@ -273,7 +256,9 @@ def test_held_reset_and_change_at_once_one_wins_and_the_loser_changes_nothing(
     assert me(api, caller["access_token"]).status == 401  # the reset kept no session
 
 
-def test_held_change_lands_before_a_reset_that_read_its_link(api, signed_in, monkeypatch, atomic_dynamodb):
+def test_held_reset_that_read_its_link_wins_over_a_change_landing_first(api, signed_in, monkeypatch, atomic_dynamodb):
+    """The change lands between the reset's read of its link and its write: the link still holds (a change spends
+    none), and the reset ends every session, the one the change kept included."""
     caller = signed_in()
     forgot(api)
     token = last_token(ADA, "/reset-password")
@@ -281,13 +266,14 @@ def test_held_change_lands_before_a_reset_that_read_its_link(api, signed_in, mon
     paused(monkeypatch, container.account_service()._links, "find", barrier)
 
     def resetting():
-        return reset(api, token, "the thief's Passphrase 1")
+        return reset(api, token, "the reset Passphrase 4")
 
     was_reset, changed = interleave(barrier, resetting, lambda: change(api, caller["access_token"]))
 
-    assert changed.status == 204
-    assert was_reset.body["error"] == "invalid_link"
-    assert login(api, password=NEW_PASSWORD).status == 200
+    assert (changed.status, was_reset.status) == (204, 204)
+    assert me(api, caller["access_token"]).status == 401
+    assert login(api, password=NEW_PASSWORD).status == 401
+    assert login(api, password="the reset Passphrase 4").status == 200
 
 
 def test_held_reset_beats_a_login_with_the_old_password_in_flight(api, signed_in, monkeypatch, atomic_dynamodb):
@@ -511,18 +497,21 @@ def test_held_403_path_is_no_way_around_the_throttle(api, unverified, monkeypatc
     assert login(api, password="another guess 99").status == 429
 
 
-def test_reset_link_issued_in_the_millisecond_before_a_password_change_is_dead(api, signed_in, clock):
-    """The change stores its instant to the millisecond (`password_changed_at`); the link its issue time to the
-    microsecond. A link issued 0.3 ms before the change, in the same millisecond, compares as issued after it."""
-    caller = signed_in()
+def test_reset_link_issued_in_the_millisecond_before_a_reset_is_dead(api, signed_in, clock):
+    """The reset stores its instant to the millisecond (`password_reset_at`), and a link its issue time the same way:
+    a link issued 0.3 ms before the reset, in the same millisecond, never compares as issued after it."""
+    signed_in()
     clock[0] = math.floor(clock[0]) + 10.0001
     forgot(api)
-    before_change = last_token(ADA, "/reset-password")
+    spent = last_token(ADA, "/reset-password")
+    clock[0] += 61  # past the mail quota's minute
+    forgot(api)
+    before_reset = last_token(ADA, "/reset-password")
     clock[0] += 0.0003
-    assert change(api, caller["access_token"]).status == 204
+    assert reset(api, spent).status == 204
     clock[0] += 1
 
-    reply = reset(api, before_change, "the thief's Passphrase 1")
+    reply = reset(api, before_reset, "the thief's Passphrase 1")
 
     assert (reply.status, reply.body["error"]) == (400, "invalid_link")
     assert login(api, password=NEW_PASSWORD).status == 200

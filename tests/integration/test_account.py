@@ -13,7 +13,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from auth_core import container
+from auth_core import container, throttle
 from auth_core.mail_quota import PER_HOUR
 from tests.conftest import PASSWORD, TEST_ENV
 
@@ -322,7 +322,9 @@ def test_change_password_then_logout_all_ends_the_kept_session_too(api, signed_i
     assert me(api, caller["access_token"]).body["error"] == "token_revoked"
 
 
-def test_change_password_wrong_current_is_401_and_counted_by_the_login_throttle(api, signed_in):
+def test_change_password_wrong_current_is_401_and_throttled_on_the_callers_session(api, signed_in):
+    """The login throttle's arithmetic on a budget of the session: a stolen access token gets the free attempts of
+    its one session, and the account's sign-in and the owner's other sessions are untouched."""
     caller = signed_in()
 
     wrong = [change(api, caller["access_token"], current="not the password 1") for _ in range(5)]
@@ -330,7 +332,36 @@ def test_change_password_wrong_current_is_401_and_counted_by_the_login_throttle(
 
     assert {(r.status, r.body["error"]) for r in wrong} == {(401, "invalid_credentials")}
     assert (locked.status, locked.body["error"]) == (429, "too_many_attempts")
-    assert login(api).status == 429  # the same budget as sign-in
+    assert 0 < int(locked.header("Retry-After")) <= throttle.BASE_DELAY
+    other = login(api)
+    assert other.status == 200
+    assert change(api, other.body["access_token"]).status == 204
+
+
+def test_change_password_concurrent_wrong_guesses_on_one_session_get_at_most_the_free_attempts(
+    api, signed_in, monkeypatch, atomic_dynamodb
+):
+    """Ten wrong guesses with one access token, forced to interleave as ten Lambdas would: every one reads the
+    session's budget before any of them counts. Each is counted before bcrypt checks it."""
+    caller = signed_in()
+    repository = container.sessions_repository()
+    real_read, barrier = repository.change_state, threading.Barrier(10, timeout=60)
+
+    def read_then_wait(*args, **kwargs):
+        state = real_read(*args, **kwargs)
+        barrier.wait()  # nobody counts or checks a password before all ten have read
+        return state
+
+    monkeypatch.setattr(repository, "change_state", read_then_wait)
+    with ThreadPoolExecutor(10) as pool:
+        replies = list(pool.map(lambda _: change(api, caller["access_token"], current="not the password 1"), range(10)))
+    monkeypatch.undo()
+
+    statuses = [reply.status for reply in replies]
+    assert 1 <= statuses.count(401) <= throttle.FREE_FAILURES
+    assert statuses.count(429) == 10 - statuses.count(401)
+    if statuses.count(401) == throttle.FREE_FAILURES:
+        assert change(api, caller["access_token"]).status == 429  # the burst locked the session's changes
 
 
 @pytest.mark.parametrize(

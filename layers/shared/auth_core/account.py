@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from auth_core.attempts import attempts_key
+from auth_core.attempts import session_attempts_key
 from auth_core.errors import (
     DependencyError,
     EmailTakenError,
@@ -130,8 +130,10 @@ class AccountService:
         self, *, user_id: str, email: str, session_id: str, current_password: str, new_password: str
     ) -> None:
         """Replace the password; every other session ends, the caller's (`session_id`) continues. A wrong current
-        password is a failed login attempt: counted on the account's budget before it is checked, and locked out
-        like a login (CONTRACT.md "Login throttling")."""
+        password is a failed login attempt: counted before it is checked and locked out like a login (CONTRACT.md
+        "Login throttling"), on the budget of the caller's session, as a known device has its own for logins: guesses
+        made with a stolen access token are bounded per session, and failed logins from elsewhere, which lock the
+        account's budget, never keep the signed-in owner from changing the password."""
         problems = password_problems(new_password, email=email)
         if normalize_password(new_password) == normalize_password(current_password):
             problems.append("must differ from the current password")
@@ -139,7 +141,7 @@ class AccountService:
             detail = "password " + "; ".join(problems)
             raise ValidationFailedError(details=[{"field": "new_password", "message": detail}])
         user, attempts, session = self._sessions.change_state(email, session_id)
-        budget, now = attempts_key(email), self._clock()
+        budget, now = session_attempts_key(email, session_id), self._clock()
         # The session to keep must still be live for the user as read, and the write below lands only if no
         # sign-out-everywhere came since: a logout-all that lands after the authorizer let this request in is not
         # undone by the `kept_session` the change sets.
@@ -150,11 +152,11 @@ class AccountService:
         try:
             counted = self._attempts.count(budget, attempts, now=now)
         except TooManyAttemptsError:
-            audit("password_change", "throttled", user_id=user_id)
+            audit("password_change", "throttled", user_id=user_id, budget="session")
             count("LoginThrottled")
             raise
         if not self._hasher.verify(current_password, user.password_hash):
-            audit("password_change", "failure", user_id=user_id, reason="invalid_credentials")
+            audit("password_change", "failure", user_id=user_id, reason="invalid_credentials", budget="session")
             count("LoginFailures")
             raise InvalidCredentialsError("The current password is incorrect.")
         try:

@@ -1,6 +1,9 @@
-"""The login-attempt budgets in the tokens table: `ATTEMPTS#<sha256 of the email>` for the account as a whole, and
+"""The login-attempt budgets in the tokens table: `ATTEMPTS#<sha256 of the email>` for the account as a whole,
 `ATTEMPTS#<sha256 of the email>#<device id>` for each known device (OWASP "device cookies": failures from elsewhere
-never lock its owner out). Emails are hashed, so the table holds no addresses.
+never lock its owner out), and `ATTEMPTS#<sha256 of the email>#SES#<session id>` for the wrong current passwords of
+password changes made with one session (the device idea applied to sessions: guesses made with a stolen access token
+are bounded per session, and failed logins from elsewhere never keep a signed-in owner from changing the password).
+Emails are hashed, so the table holds no addresses.
 
 An attempt is counted before its password is checked, by one conditional write on the version the login read: two
 concurrent attempts can't both be counted from the same state, so N parallel guesses get at most the free attempts
@@ -31,6 +34,11 @@ _COUNT_TRIES = 4
 def attempts_key(email: str, device_id: str | None = None) -> dict[str, dict[str, str]]:
     name = "ATTEMPTS#" + hashlib.sha256(email.encode("utf-8")).hexdigest()
     return {"pk": s(name if device_id is None else f"{name}#{device_id}")}
+
+
+def session_attempts_key(email: str, session_id: str) -> dict[str, dict[str, str]]:
+    """The budget of one session's password changes (`#` never occurs in a device id, so the two never meet)."""
+    return attempts_key(email, f"SES#{session_id}")
 
 
 def to_attempts(item: Item | None) -> LoginAttempts:

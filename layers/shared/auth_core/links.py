@@ -67,8 +67,8 @@ class LinksRepository:
             "owner_id": s(user_id),
             "email": s(email),
             "verifier_hash": s(_digest(verifier)),
-            # To the millisecond, as a password change stores its instant: rounding both the same (monotone) way
-            # makes a link issued before a change never compare as issued after it (users.reset_update).
+            # To the millisecond, as a reset stores its instant: rounding both the same (monotone) way makes a link
+            # issued before a reset never compare as issued after it (users.reset_update).
             "issued_at": n(round(now, 3)),
             "expires_at": n(int(now + ttl)),
         }

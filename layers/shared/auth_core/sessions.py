@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from auth_core.attempts import attempts_key, to_attempts
+from auth_core.attempts import attempts_key, session_attempts_key, to_attempts
 from auth_core.denylist import denylist_item, denylist_key
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
 from auth_core.errors import DependencyError, InvalidCredentialsError, NotFoundError, TokenRevokedError
@@ -200,12 +200,13 @@ class SessionsRepository:
             raise DependencyError() from exc
 
     def change_state(self, email: str, session_id: str) -> tuple[UserRecord | None, LoginAttempts, Session | None]:
-        """For a password change, in one round trip: the user (with the password hash), the account's login-attempt
-        budget and the session the change keeps."""
+        """For a password change, in one round trip: the user (with the password hash), the attempt budget of the
+        session the change keeps, and that session."""
+        budget = session_attempts_key(email, session_id)
         items = self._batch_get(
             {
                 self._users: {"Keys": [{"email": s(email)}], "ConsistentRead": True},
-                self._tokens: {"Keys": [attempts_key(email), session_key(session_id)], "ConsistentRead": True},
+                self._tokens: {"Keys": [budget, session_key(session_id)], "ConsistentRead": True},
             }
         )
         users = items.get(self._users, [])
@@ -213,7 +214,7 @@ class SessionsRepository:
         session = by_key.get(f"SES#{session_id}")
         return (
             to_record(users[0]) if users else None,
-            to_attempts(by_key.get(read_s(attempts_key(email), "pk"))),
+            to_attempts(by_key.get(read_s(budget, "pk"))),
             to_session(session) if session else None,
         )
 

@@ -202,15 +202,17 @@ class UsersRepository:
 
     def reset_update(self, *, email: str, user_id: str, password_hash: str, now: float, issued_at: float) -> Any:
         """The write of a password reset: the new hash, every token issued at or before `now` refused (no session
-        kept), the email verified (the link proved the mailbox). Only for a link issued after the last password change:
-        a reset spends every older link at once."""
+        kept), the email verified (the link proved the mailbox). Only for a link issued after the last reset: a reset
+        spends every older link at once. A password change spends none: a reset link proves control of the mailbox,
+        which a change (a password and a session, perhaps a thief's) doesn't, so a thief changing the password again
+        and again can't kill the owner's links."""
         return {
             "TableName": self._table,
             "Key": {"email": s(email)},
             "UpdateExpression": "SET password_hash = :hash, tokens_valid_after = :now, password_changed_at = :now, "
-            "email_verified = :true REMOVE kept_session",
-            "ConditionExpression": "user_id = :id AND (attribute_not_exists(password_changed_at) OR "
-            "password_changed_at < :issued)",
+            "password_reset_at = :now, email_verified = :true REMOVE kept_session",
+            "ConditionExpression": "user_id = :id AND (attribute_not_exists(password_reset_at) OR "
+            "password_reset_at < :issued)",
             "ExpressionAttributeValues": {
                 ":hash": s(password_hash),
                 ":now": n(now),
