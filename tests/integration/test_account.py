@@ -14,6 +14,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from auth_core import container, throttle
+from auth_core.attempts import session_attempts_key
 from auth_core.mail_quota import PER_HOUR
 from tests.conftest import PASSWORD, TEST_ENV
 
@@ -344,21 +345,30 @@ def test_change_password_concurrent_wrong_guesses_on_one_session_get_at_most_the
     """Ten wrong guesses with one access token, forced to interleave as ten Lambdas would: every one reads the
     session's budget before any of them counts. Each is counted before bcrypt checks it."""
     caller = signed_in()
-    repository = container.sessions_repository()
-    real_read, barrier = repository.change_state, threading.Barrier(10, timeout=60)
+    repository, hasher = container.sessions_repository(), container.account_service()._hasher
+    real_read, real_verify, barrier = repository.change_state, hasher.verify, threading.Barrier(10, timeout=60)
+    budget, counted_at_check = session_attempts_key(ADA, caller["refresh_token"].split(".")[1]), []
 
     def read_then_wait(*args, **kwargs):
         state = real_read(*args, **kwargs)
         barrier.wait()  # nobody counts or checks a password before all ten have read
         return state
 
+    def verify_counted(*args):
+        table = TEST_ENV["TOKENS_TABLE_NAME"]
+        item = container.dynamodb().get_item(TableName=table, Key=budget, ConsistentRead=True).get("Item")
+        counted_at_check.append(int(item["failures"]["N"]) if item else 0)
+        return real_verify(*args)
+
     monkeypatch.setattr(repository, "change_state", read_then_wait)
+    monkeypatch.setattr(hasher, "verify", verify_counted)
     with ThreadPoolExecutor(10) as pool:
         replies = list(pool.map(lambda _: change(api, caller["access_token"], current="not the password 1"), range(10)))
     monkeypatch.undo()
 
     statuses = [reply.status for reply in replies]
     assert 1 <= statuses.count(401) <= throttle.FREE_FAILURES
+    assert len(counted_at_check) == statuses.count(401) and min(counted_at_check) >= 1  # bcrypt after the count
     assert statuses.count(429) == 10 - statuses.count(401)
     if statuses.count(401) == throttle.FREE_FAILURES:
         assert change(api, caller["access_token"]).status == 429  # the burst locked the session's changes
