@@ -27,9 +27,9 @@ DOCUMENT_PATH = Path(__file__).with_name("openapi.json")
 BEARER = "bearerAuth"
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 
-# (method, path) -> the statuses it can answer besides success; every route can also answer 500 and 503.
 PROTECTED_ERRORS = {401: "missing_token, invalid_token, token_expired or token_revoked"}
 INVALID_LINK = "invalid_link: a link token that is malformed, unknown, expired or already used"
+# (method, path) -> the statuses it can answer besides success; every route can also answer 500 and 503.
 ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("post", "/auth/register"): {400: "validation_error", 409: "email_taken", 429: "rate_limited"},
     ("post", "/auth/login"): {
