@@ -27,12 +27,15 @@ DOCUMENT_PATH = Path(__file__).with_name("openapi.json")
 BEARER = "bearerAuth"
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 
+PROTECTED_ERRORS = {401: "missing_token, invalid_token, token_expired or token_revoked"}
+INVALID_LINK = "invalid_link: a link token that is malformed, unknown, expired or already used"
 # (method, path) -> the statuses it can answer besides success; every route can also answer 500 and 503.
 ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("post", "/auth/register"): {400: "validation_error", 409: "email_taken", 429: "rate_limited"},
     ("post", "/auth/login"): {
         400: "validation_error",
         401: "invalid_credentials",
+        403: "email_not_verified: the right password of an account whose email is not verified (when required)",
         429: "too_many_attempts (with Retry-After) or rate_limited",
     },
     ("post", "/auth/refresh"): {
@@ -44,8 +47,17 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
         400: "validation_error or invalid_request",
         401: "invalid_token (a refresh token in the body and a different one in the cookie)",
     },
+    ("post", "/auth/verify-email"): {400: f"validation_error, or {INVALID_LINK}"},
+    ("post", "/auth/password/reset"): {
+        400: f"validation_error (a password the policy refuses: the link stays unspent), or {INVALID_LINK}"
+    },
+    ("post", "/me/password"): {
+        400: "validation_error (a new password the policy refuses, or the current one)",
+        401: f"{PROTECTED_ERRORS[401]}, or invalid_credentials: a wrong current password, counted as a failed login",
+        429: "too_many_attempts (with Retry-After: the account's login throttle) or rate_limited",
+    },
+    ("delete", "/me/sessions/{session_id}"): {404: "not_found: not one of your live sessions"},
 }
-PROTECTED_ERRORS = {401: "missing_token, invalid_token, token_expired or token_revoked"}
 ADMIN_ERRORS = {403: "insufficient_role", 400: "validation_error"}
 ALWAYS = {
     400: "validation_error (a body over 16 KiB, a body that isn't a JSON object, a Content-Type other than "
@@ -121,7 +133,10 @@ REFRESH_COOKIE_PARAMETER = {
     "be the same token (otherwise 401 invalid_token).",
     "schema": REFRESH_TOKEN,
 }
-# email-validator (models.normalize_email) refuses addresses in the special-use domains of RFC 6761 and 7686.
+# email-validator (models.normalize_email) refuses a domain that is, or ends in, one of its SPECIAL_USE_DOMAIN_NAMES
+# (the special-use names of RFC 6761, 6762 and 7686 that cannot receive mail; `.test` too, as we don't pass its
+# test_environment flag), compared after IDNA/UTS-46 normalization: syntax.validate_email_domain_name. The `not`
+# pattern says it for plain ASCII spellings, the description for every spelling.
 _SPECIAL_USE = "|".join(
     "".join(f"[{char}{char.upper()}]" if char.isalpha() else f"\\{char}" for char in name)
     for name in SPECIAL_USE_DOMAIN_NAMES
@@ -129,7 +144,8 @@ _SPECIAL_USE = "|".join(
 EMAIL_RULES = {
     "not": {"pattern": f"[.@](?:{_SPECIAL_USE})$"},
     "description": "an address as email-validator reads it (RFC 5322, internationalized domains allowed), not in a "
-    f"special-use domain ({', '.join('.' + name for name in SPECIAL_USE_DOMAIN_NAMES)}); compared lowercased",
+    f"special-use or reserved domain ({', '.join('.' + name for name in SPECIAL_USE_DOMAIN_NAMES)}, however spelled: "
+    "upper case, full-width or other Unicode forms included), which cannot receive mail; compared lowercased",
 }
 NEW_PASSWORD_RULES = {
     # OpenAPI's "password" format: user interfaces hide what is typed.
@@ -209,9 +225,12 @@ def build_document() -> dict[str, Any]:
 
 def _refine_models(schemas: dict[str, Any]) -> None:
     schemas["RefreshRequest"]["properties"]["refresh_token"]["anyOf"][0] = REFRESH_TOKEN
-    for model in ("LoginRequest", "RegisterRequest"):
+    for model in ("EmailRequest", "LoginRequest", "RegisterRequest"):
         schemas[model]["properties"]["email"].update(EMAIL_RULES)
-    schemas["RegisterRequest"]["properties"]["password"].update(NEW_PASSWORD_RULES)
+    for model, field in (("RegisterRequest", "password"), ("ResetPasswordRequest", "password")):
+        schemas[model]["properties"][field].update(NEW_PASSWORD_RULES)
+    new_password = schemas["ChangePasswordRequest"]["properties"]["new_password"]
+    new_password.update(NEW_PASSWORD_RULES, description=f"{NEW_PASSWORD_RULES['description']}; not the current one")
     update = schemas["UpdateUserRequest"]
     update.pop("minProperties")  # a null counts as a property, and a null changes nothing
     update.update(SOMETHING_TO_CHANGE)
@@ -227,7 +246,7 @@ def _refine_operation(method: str, path: str, operation: dict[str, Any], *, is_p
     for parameter in operation.get("parameters", []):
         if parameter["name"] == "cursor":
             parameter["description"] = CURSOR_DESCRIPTION
-    errors = {**ALWAYS, **ERRORS.get((method, path), {})}
+    errors = dict(ALWAYS)
     if is_protected:
         operation["security"] = [{BEARER: []}]
         errors.update(PROTECTED_ERRORS)
@@ -235,6 +254,7 @@ def _refine_operation(method: str, path: str, operation: dict[str, Any], *, is_p
         errors.update(ADMIN_ERRORS)
         if "{user_id}" in path:
             errors[404] = "not_found"
+    errors.update(ERRORS.get((method, path), {}))  # the route's own answers say the most
     responses.update(
         {
             str(status): {"description": codes, "content": {"application/json": {"schema": ERROR_REF}}}

@@ -9,11 +9,13 @@ per operation, mode and caller); the stateful phase needs links between operatio
 declare. One module fixture runs it all once and records every failed check;
 one test per check then asserts that check never failed. Callers: anonymous for every operation; for the protected
 ones also the admin (so the requests get past the authorizer into the handlers) and a normal user (403 on the admin
-routes); logout and logout-all get a freshly signed-in user per case, since each call ends that user's session(s).
+routes); logout and logout-all get a freshly signed-in user per case, since each call ends that user's session(s);
+a password change gets a user of its own, since each wrong current password counts against that user's logins.
 """
 
 from __future__ import annotations
 
+import re
 import string
 import time
 from collections import Counter
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import schemathesis
@@ -31,7 +34,9 @@ from schemathesis.checks import CHECKS as REGISTERED_CHECKS
 from schemathesis.checks import load_all_checks
 from schemathesis.generation.meta import CoverageScenario
 
+from auth_core.mailer import RESET_PATH, VERIFY_PATH
 from auth_core.passwords import password_problems
+from infra.outbox import OUTBOX_PATH
 from tests.e2e.localapi import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "infra" / "openapi.json"
@@ -70,6 +75,10 @@ HYPOTHESIS = settings(
 )
 # Requests that end a session get a caller of their own, signed in afresh for each case.
 ENDS_SESSIONS = {"POST /auth/logout", "POST /auth/logout-all"}
+# A wrong current password is a failed login of the caller, and five lock its logins: not the admin's or the user's.
+CHANGES_PASSWORD = "POST /me/password"
+# The operations whose `token` only an emailed link hands out, and the path of that link (the demo page that opens it).
+LINK_PATHS = {"POST /auth/verify-email": VERIFY_PATH, "POST /auth/password/reset": RESET_PATH}
 # What `format: password` means for this API (a new password's description says it in words: length, character
 # classes, not common, not the email's local part): passwords the policy takes, as a client that read it would send.
 # Chunks of at most three characters between spaces: no 4-character local part of an email can be inside one.
@@ -115,6 +124,7 @@ class Run:
 class Target:
     base_url: str
     cursor: str  # a next_cursor the API returned: what the document says the cursor parameter takes
+    link_token: Callable[[str], str]  # operation -> the token of a fresh emailed link for it
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -132,8 +142,11 @@ def _exercise(
     run: Run, target: Target, case: schemathesis.Case, caller: str, headers: dict[str, str], source: str
 ) -> None:
     label = case.operation.label
-    if case.meta is not None and case.meta.generation.mode.is_positive and "cursor" in (case.query or {}):
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if positive and "cursor" in (case.query or {}):
         case.query["cursor"] = target.cursor  # no schema can generate a cursor only the API hands out
+    if positive and label in LINK_PATHS and isinstance(case.body, dict) and "token" in case.body:
+        case.body["token"] = target.link_token(label)  # nor a token only an emailed link hands out
     response = case.call(base_url=target.base_url, headers=headers, timeout=10)
     run.cases[label] += 1
     run.statuses[(label, caller, response.status_code)] += 1
@@ -185,13 +198,34 @@ def _explicit_cases(run: Run, target: Target, operation: Any, admin: dict[str, s
         _exercise(run, target, case, "admin" if headers else "anonymous", headers, "explicit")
 
 
+def _link_token(client: Client, label: str) -> str:
+    """The token of a fresh link for `label`, from the local outbox: a new address registers (which mails it a
+    verification link) and, for a reset, asks for a reset link (its first mail in the quota: registration's doesn't
+    count)."""
+    email = f"schemathesis-link-{time.time_ns()}@example.com"
+    client.register(email)
+    if LINK_PATHS[label] == RESET_PATH:
+        assert client.request("POST", "/auth/password/forgot", body={"email": email}).status == 202
+    messages = client.request("GET", OUTBOX_PATH).body["messages"]
+    links = [
+        urlsplit(link) for mail in messages if mail["to"] == email for link in re.findall(r"https?://\S+", mail["text"])
+    ]
+    [token] = [parse_qs(link.query)["token"][0] for link in links if link.path == LINK_PATHS[label]]
+    return token
+
+
 @pytest.fixture(scope="module")
 def fuzzed(base_url: str) -> Run:
     client = Client(base_url)
     admin = _bearer(client.login(ADMIN_EMAIL, ADMIN_PASSWORD).body["access_token"])
-    user_email, sessions_email = (f"schemathesis-{name}-{time.time_ns()}@example.com" for name in ("user", "sessions"))
-    client.register(user_email)
-    user = _bearer(client.login(user_email).body["access_token"])
+
+    def registered_and_signed_in(name: str) -> dict[str, str]:
+        email = f"schemathesis-{name}-{time.time_ns()}@example.com"
+        client.register(email)
+        return _bearer(client.login(email).body["access_token"])
+
+    user, password_user = registered_and_signed_in("user"), registered_and_signed_in("password")
+    sessions_email = f"schemathesis-sessions-{time.time_ns()}@example.com"
     # Another user for logout and logout-all: logout-all ends every session of its user, `user`'s would go too.
     client.register(sessions_email)
 
@@ -199,7 +233,7 @@ def fuzzed(base_url: str) -> Run:
         return _bearer(client.login(sessions_email, PASSWORD).body["access_token"])
 
     first_page = client.request("GET", "/admin/users?limit=1", headers=admin).body
-    target = Target(base_url, cursor=first_page["next_cursor"])
+    target = Target(base_url, first_page["next_cursor"], lambda label: _link_token(client, label))
 
     schema = schemathesis.openapi.from_path(DOCUMENT, config=schemathesis.Config())
     # No made-up Authorization header from the security scheme: each caller below sends its own, or none.
@@ -221,6 +255,8 @@ def fuzzed(base_url: str) -> Run:
         callers: list[tuple[str, Callable[[], dict[str, str]]]] = [("anonymous", dict)]
         if operation.label in ENDS_SESSIONS:
             callers.append(("a freshly signed-in user", fresh_user))
+        elif operation.label == CHANGES_PASSWORD:
+            callers.append(("a user of its own", lambda: password_user))
         elif operation.definition.raw.get("security"):
             callers += [("admin", lambda: admin), ("user", lambda: user)]
         for caller, headers in callers:
@@ -228,8 +264,8 @@ def fuzzed(base_url: str) -> Run:
             _fuzz(run, target, operation, caller, headers)
         _explicit_cases(run, target, operation, admin)
     run.seconds = time.perf_counter() - started
-    # The admin's and the user's tokens lasted the whole run (or their cases tested only the authorizer's 401).
-    for caller in (admin, user):
+    # The callers' tokens lasted the whole run (or their cases tested only the authorizer's 401).
+    for caller in (admin, user, password_user):
         assert client.request("GET", "/me", headers=caller).status == 200
     return run
 
@@ -251,10 +287,15 @@ def test_every_operation_was_exercised(fuzzed: Run) -> None:
     assert fuzzed.statuses[("GET /me", "user", 200)] > 0
     assert fuzzed.statuses[("POST /auth/logout-all", "a freshly signed-in user", 204)] > 0
     assert fuzzed.statuses[("GET /me", "anonymous", 401)] > 0
+    # The emailed links' tokens were live, and the password change reached the current password's check.
+    assert fuzzed.statuses[("POST /auth/verify-email", "anonymous", 204)] > 0
+    assert fuzzed.statuses[("POST /auth/password/reset", "anonymous", 204)] > 0
+    assert fuzzed.statuses[("POST /me/password", "a user of its own", 401)] > 0
 
 
 @pytest.mark.parametrize("check", [check.__name__ for check in CHECKS])
 def test_check_holds_for_every_generated_case(fuzzed: Run, check: str) -> None:
     failures = fuzzed.failed(check)
     shown = "\n\n".join(str(finding) for finding in failures[:5])
-    assert not failures, f"{len(failures)} case(s) failed {check}; the first ones:\n\n{shown}"
+    where = Counter(finding.operation for finding in failures)
+    assert not failures, f"{len(failures)} case(s) failed {check} ({dict(where)}); the first ones:\n\n{shown}"

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+from auth_core.models import normalize_email
 from infra.openapi import DOCUMENT_PATH, build_document, protected_routes, render
 
 
@@ -31,3 +36,27 @@ def test_openapi_models_never_expose_internal_fields():
 
     for internal in ("password_hash", "tokens_valid_after", "family_id", "pk"):
         assert internal not in schemas
+
+
+def test_openapi_every_email_field_states_the_domains_the_api_refuses():
+    document = build_document()
+    routes = ("/auth/register", "/auth/login", "/auth/password/forgot", "/auth/verify-email/resend")
+    references = [
+        document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        for path in routes
+    ]
+    fields = [
+        document["components"]["schemas"][reference.rpartition("/")[2]]["properties"]["email"]
+        for reference in references
+    ]
+    assert all(field == fields[0] for field in fields)  # one description for all four
+    refused = re.compile(fields[0]["not"]["pattern"])
+
+    for name in SPECIAL_USE_DOMAIN_NAMES:
+        assert f".{name}" in fields[0]["description"]
+        for address in (f"ada@mail.{name}", f"Ada@Mail.{name.upper()}"):
+            assert refused.search(address), address
+            with pytest.raises(ValueError, match="must be a valid email address"):
+                normalize_email(address)
+    assert not refused.search("ada@mail.example.com")
+    assert normalize_email("Ada@Mail.Example.com") == "ada@mail.example.com"
