@@ -165,13 +165,6 @@ def test_emergency_rotation_interrupted_then_run_again_leaves_the_leaked_key_una
     assert api.call("POST", "/auth/login", body={"email": ADA, "password": PASSWORD}).status == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /auth/logout verifies a bearer token with the public keys its warm Lambda holds (KEY_CACHE_SECONDS) "
-    "and never asks the registry: a key an emergency rotation removed still ends the session its token names. Fix: "
-    "put a ConditionCheck on the registry item's version (as last read) in logout's transaction, re-read and retry "
-    "once when it fails (no round trip added), or read the registry before verifying (one GetItem per logout)",
-)
 def test_logout_with_a_token_of_an_emergency_removed_key_ends_no_session(api, aws, signed_in, rotation):
     rotator = rotation()
     victim, attacker = signed_in(), signed_in("mallory@example.com")

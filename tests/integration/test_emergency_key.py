@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from typing import Any
 
 import pytest
 
 from auth_core import container
+from auth_core.discovery import JWKS_CACHE_SECONDS
 from infra import emergency_key
 from tests.conftest import PASSWORD, TEST_ENV
 from tests.lambda_events import LambdaContext, handler_of
@@ -153,7 +155,26 @@ def test_emergency_signing_key_replacement_refused_at_once_by_warm_authorizer(ap
     assert api.call("GET", "/me", token=refreshed.body["access_token"]).status == 200
     header = json.loads(base64.urlsafe_b64decode(refreshed.body["access_token"].split(".")[0] + "=="))
     assert header["kid"] == new_key.kid
-    # The JWKS (after its cache: a new Lambda environment) publishes only the new key
-    container.reset()
+    # The JWKS, from the same warm function, publishes only the new key
     assert [key["kid"] for key in api.call("GET", "/.well-known/jwks.json").body["keys"]] == [new_key.kid]
     assert [key["kid"] for key in old_jwks] == [old_key.kid]
+
+
+def test_emergency_signing_key_replacement_leaves_a_warm_jwks_within_its_cache_bound(
+    api, aws, stack, signed_in, monkeypatch
+):
+    # Given a warm JWKS function that has published the current key, on a clock the test moves
+    signed_in()
+    monotonic = [time.monotonic()]
+    monkeypatch.setattr(container.discovery()._public_keys, "_monotonic", lambda: monotonic[0])
+    [old] = [key["kid"] for key in api.call("GET", "/.well-known/jwks.json").body["keys"]]
+
+    # When the operator replaces the signing key, and the next request comes once the function's own cache is over
+    assert emergency_key.main(["--stack", stack, "--key", "signing-key", "--yes"]) == 0
+    monotonic[0] += JWKS_CACHE_SECONDS + 0.001
+    reply = api.call("GET", "/.well-known/jwks.json")
+
+    # Then only the new key is published; what consumers may still hold is the document's public max-age
+    [new] = [key["kid"] for key in reply.body["keys"]]
+    assert new != old and new == container.key_registry().read().current.kid
+    assert reply.headers["Cache-Control"] == ["public, max-age=300"]

@@ -470,6 +470,27 @@ def test_logout_transaction_fails_neither_revokes_nor_denylists(
     assert len(token_items(aws, "JTI#")) == 1
 
 
+@ALL_DYNAMODB_FAULTS
+def test_logout_after_a_registry_change_when_its_reread_fails_writes_nothing(
+    aws: dict[str, Any], api: Any, signed_in: Callable[..., dict[str, Any]], faults: Faults, fault: Fault
+) -> None:
+    session = signed_in()
+    container.public_keys().key_set()  # warm
+    registry = container.key_registry()
+    read = registry.read()
+    registry.replace(read, list(read.keys))  # a rotation: the logout's condition on the registry fails
+    before = snapshot(aws)
+    faults.dynamodb("GetItem", fault)
+    call = {"body": {"refresh_token": session["refresh_token"]}, "token": session["access_token"]}
+
+    assert_unavailable(api.call("POST", "/auth/logout", **call))
+    assert snapshot(aws) == before
+    faults.clear()
+    assert api.call("POST", "/auth/logout", **call).status == 204
+    assert active_sessions(aws) == []
+    assert len(token_items(aws, "JTI#")) == 1
+
+
 @pytest.mark.parametrize("route", ["me", "logout_all", "admin_list"])
 @ALL_DYNAMODB_FAULTS
 def test_authorize_dynamodb_fails_answers_the_gateways_503(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+
+from auth_core import container
+from tests.conftest import ROLE_ARN
 
 
 def test_logout_revokes_refresh_denylists_access_and_clears_cookie(api, signed_in):
@@ -53,6 +58,28 @@ def test_logout_malformed_refresh_token_answers_400_invalid_request(api):
     reply = api.call("POST", "/auth/logout", body={"refresh_token": "garbage"})
 
     assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+
+
+def test_logout_by_a_warm_function_after_a_scheduled_rotation_still_ends_the_bearer_tokens_session(
+    api, signed_in, monkeypatch
+):
+    """The registry changed since the function read it, and still trusts the key (now `previous`): logout reads it
+    again and ends the session all the same (an emergency rotation: tests/attack/test_token_attacks.py)."""
+    monkeypatch.setenv("ISSUER_ROLE_ARNS", f"{ROLE_ARN}/login,{ROLE_ARN}/refresh")
+    monkeypatch.setenv("ROTATOR_ROLE_ARN", f"{ROLE_ARN}/rotate-signing-key")
+    container.reset()
+    session = signed_in()
+    warm = container.public_keys().key_set()  # the logout function read the registry before the rotation
+    rotator = container.signing_key_rotator()
+    monkeypatch.setattr(rotator, "_clock", lambda: time.time() + 90 * 86_400)  # the key is due
+    rotated = rotator.run()
+    assert rotated.current != warm.current and rotated.find(warm.current.kid).status == "previous"
+
+    assert api.call("POST", "/auth/logout", token=session["access_token"]).status == 204  # the bearer token only
+
+    assert api.call("GET", "/me", token=session["access_token"]).body["error"] == "token_revoked"
+    refreshed = api.call("POST", "/auth/refresh", body={"refresh_token": session["refresh_token"]})
+    assert refreshed.body["error"] == "token_revoked"
 
 
 def test_logout_all_ends_every_session_and_a_new_login_works(api, signed_in):

@@ -113,6 +113,33 @@ def test_logout_is_one_transaction(api, signed_in, calls):
     assert calls == ["TransactWriteItems"]
 
 
+def test_logout_after_the_signing_key_registry_changed_reads_it_once_more(api, signed_in, calls):
+    """The registry a warm function holds is a condition of logout's transaction: after a write of the registry (a
+    rotation, a retirement), the first logout with a bearer token reads it again and ends the session then."""
+    from auth_core import container
+
+    session = signed_in()
+    warm_public_keys()
+    registry = container.key_registry()
+    read = registry.read()
+    registry.replace(read, list(read.keys))
+    calls.clear()
+
+    api.call("POST", "/auth/logout", body={"refresh_token": session["refresh_token"]}, token=session["access_token"])
+
+    assert calls == ["TransactWriteItems", "GetItem", "TransactWriteItems"]
+
+
+def test_jwks_is_one_read_of_the_registry_per_request_and_discovery_none(api, signed_in, calls):
+    signed_in()
+    calls.clear()
+
+    for path in ("/.well-known/jwks.json", "/.well-known/jwks.json", "/.well-known/openid-configuration"):
+        assert api.call("GET", path).status == 200
+
+    assert calls == ["GetItem", "GetItem"]
+
+
 def test_logout_all_is_authorizer_read_plus_one_conditional_write(api, signed_in, calls):
     session = signed_in()
     warm_public_keys()

@@ -91,7 +91,8 @@ EXPECTED_GRANTS = {
     "LogoutFunction": {
         ("dynamodb:UpdateItem", USERS),
         *(("dynamodb:" + action, TOKENS) for action in ("PutItem", "UpdateItem")),
-        ("dynamodb:GetItem", REGISTRY),
+        # the bearer token's keys, and the condition that the registry still trusts them
+        *(("dynamodb:" + action, REGISTRY) for action in ("GetItem", "ConditionCheckItem")),
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "MeFunction": {

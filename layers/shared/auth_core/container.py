@@ -152,9 +152,9 @@ def issuer() -> str:
 
 @cache
 def discovery() -> Discovery:
-    from auth_core.discovery import Discovery
+    from auth_core.discovery import JWKS_CACHE_SECONDS, Discovery
 
-    return Discovery(public_keys(), issuer=issuer)
+    return Discovery(PublicKeys(key_registry(), max_age=JWKS_CACHE_SECONDS), issuer=issuer)
 
 
 @cache
@@ -184,6 +184,7 @@ def auth_service() -> AuthService:
         sessions=sessions_repository(),
         attempts=AttemptsRepository(dynamodb(), settings.TOKENS_TABLE_NAME),
         tokens=token_service(),
+        public_keys=public_keys(),
         require_verified_email=settings.REQUIRE_VERIFIED_EMAIL,
         refresh_tokens=RefreshTokenCodec(key_store()),
         devices=DeviceCredentials(key_store()),

@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from auth_core.public_keys import PublicKeys
 
 JWKS_PATH = "/.well-known/jwks.json"
+# The JWKS function reads the registry at every request: one strongly consistent GetItem of one small item (one read
+# unit, a few milliseconds), so a key an emergency rotation dropped leaves the document at once and the only delay left
+# is the consumers' cache (max-age below). A cache here would save next to nothing: each consumer fetches the document
+# at most once per max-age, and API Gateway's stage throttle (50 requests/s a method, template.yaml) keeps even a flood
+# of it far below the read limit of the registry item's partition (3,000 strongly consistent reads/s) that every
+# login, refresh and authorizer check shares. During a DynamoDB outage it serves the last registry it read
+# (auth_core.public_keys, stale-if-error).
+JWKS_CACHE_SECONDS = 0
 # The public documents may be cached for a few minutes (CONTRACT.md, Headers): a verifier that meets a kid it doesn't
 # know fetches the JWKS again (PyJWKClient and API Gateway's JWT authorizers do).
 PUBLIC_CACHE_CONTROL = "public, max-age=300"

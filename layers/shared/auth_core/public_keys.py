@@ -60,9 +60,15 @@ class PublicKeys:
         self.key_set()
         key = self._keys.get(kid)
         if key is None and self._monotonic() - self._fetched_at > self.UNKNOWN_KID_REFETCH_SECONDS:
-            self.learn(self._registry.read())
+            self.reload()
             key = self._keys.get(kid)
         return key
+
+    def reload(self) -> KeySet:
+        """The registry read again now, and learned: a caller found out it changed."""
+        key_set = self._registry.read()
+        self.learn(key_set)
+        return key_set
 
     def learn(self, key_set: KeySet) -> None:
         """Take `key_set` as the registry now: keys it no longer publishes are forgotten at once (an emergency

@@ -27,6 +27,7 @@ from auth_core.errors import (
 from auth_core.observability import audit, count
 from auth_core.records import Role, Status, UserRecord, utc_now_iso
 from auth_core.sessions import LostRaceError, NewSession, Session
+from auth_core.signing_keys import RegistryChangedError
 from auth_core.tokens import new_id
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from auth_core.attempts import AttemptsRepository
     from auth_core.devices import DeviceCredentials
     from auth_core.passwords import PasswordHasher
+    from auth_core.public_keys import PublicKeys
     from auth_core.refresh_tokens import RefreshToken, RefreshTokenCodec
     from auth_core.sessions import SessionsRepository
     from auth_core.signing_keys import KeySet
@@ -78,6 +80,7 @@ class AuthService:
         sessions: SessionsRepository,
         attempts: AttemptsRepository,
         tokens: TokenService,
+        public_keys: PublicKeys,
         refresh_tokens: RefreshTokenCodec,
         devices: DeviceCredentials,
         hasher: PasswordHasher,
@@ -89,6 +92,7 @@ class AuthService:
         self._sessions = sessions
         self._attempts = attempts
         self._tokens = tokens
+        self._public_keys = public_keys  # what verified a bearer token: logout checks the registry still trusts it
         self._refresh_tokens = refresh_tokens
         self._devices = devices
         self._hasher = hasher
@@ -212,16 +216,25 @@ class AuthService:
     def logout(self, *, refresh_token: str | None, access_token: str | None) -> None:
         """End this session (its refresh and access tokens) and denylist the access token. Idempotent.
 
-        Either token names the session; a malformed refresh token is still a 400."""
+        Either token names the session; a malformed refresh token is still a 400, a bearer token we don't trust is
+        ignored (logout needs none). The bearer token is judged by the public keys this function holds, so its
+        session ends only while the registry is still the one that trusted its key (a condition in the same
+        transaction); if the registry changed (a rotation; an emergency one drops keys), it is read again and the
+        token judged by it, once: a token of a dropped key ends no session, whoever holds that key."""
         refresh = self._verified_refresh(refresh_token)
         access = self._verified_access(access_token)
-        session_ids = {refresh.session_id} if refresh else set()
-        if access:
-            session_ids.add(access.sid)
-        denied = (access.jti, access.exp + self._tokens.leeway) if access else None
-        self._sessions.end(session_ids=session_ids, denied=denied, now=self._clock())
-        user_id = access.sub if access else None
-        audit("logout", "success", user_id=user_id, sessions=len(session_ids))
+        now = self._clock()
+        try:
+            user_id, ended = self._end(refresh, access, self._public_keys.key_set() if access else None, now)
+        except RegistryChangedError:  # only raised with a bearer token
+            key_set = self._public_keys.reload()
+            if access and not key_set.trusts(access.kid, now):  # a dropped key still in use: it may have leaked
+                audit("logout_bearer_refused", "failure", user_id=access.sub, reason="untrusted_key", kid=access.kid)
+            try:
+                user_id, ended = self._end(refresh, access, key_set, now)
+            except RegistryChangedError:  # changed again within these milliseconds: the bearer token goes unused
+                user_id, ended = self._end(refresh, None, key_set, now)
+        audit("logout", "success", user_id=user_id, sessions=ended)
 
     def logout_all(self, *, user_id: str, email: str) -> None:
         """End every session of the user: every token issued at or before now stops working (one conditional write)."""
@@ -272,6 +285,20 @@ class AuthService:
     def _pair(self, access_token: str, refresh_token: str, *, refresh_left: float) -> IssuedTokens:
         refresh_expires_in = max(1, int(min(self._policy.refresh_ttl, refresh_left)))
         return IssuedTokens(access_token, self._policy.access_ttl, refresh_token, refresh_expires_in)
+
+    def _end(
+        self, refresh: RefreshToken | None, access: AccessClaims | None, key_set: KeySet | None, now: float
+    ) -> tuple[str | None, int]:
+        """End the refresh token's session, and the access token's (denylisting it) if `key_set` trusts its key, only
+        while the registry is still `key_set`. The user whose access token was used, and how many sessions ended."""
+        session_ids = {refresh.session_id} if refresh else set()
+        if access is None or key_set is None or not key_set.trusts(access.kid, now):
+            self._sessions.end(session_ids=session_ids, now=now)
+            return None, len(session_ids)
+        session_ids.add(access.sid)
+        denied = (access.jti, access.exp + self._tokens.leeway)
+        self._sessions.end(session_ids=session_ids, denied=denied, now=now, registry_version=key_set.version)
+        return access.sub, len(session_ids)
 
     def _verified_refresh(self, token: str | None) -> RefreshToken | None:
         if token is None:

@@ -23,7 +23,14 @@ from auth_core.attempts import attempts_key, session_attempts_key, to_attempts
 from auth_core.denylist import denylist_item, denylist_key
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
 from auth_core.errors import DependencyError, InvalidCredentialsError, NotFoundError, TokenRevokedError
-from auth_core.signing_keys import REGISTRY_ATTRIBUTES, REGISTRY_PK, KeySet, registry_key, to_key_set
+from auth_core.signing_keys import (
+    REGISTRY_ATTRIBUTES,
+    REGISTRY_PK,
+    KeySet,
+    RegistryChangedError,
+    registry_key,
+    to_key_set,
+)
 from auth_core.users import to_record
 
 if TYPE_CHECKING:
@@ -281,16 +288,42 @@ class SessionsRepository:
         except BotoCoreError as exc:
             raise DependencyError() from exc
 
-    def end(self, *, session_ids: set[str], denied: tuple[str, float] | None = None, now: float) -> None:
+    def end(
+        self,
+        *,
+        session_ids: set[str],
+        denied: tuple[str, float] | None = None,
+        now: float,
+        registry_version: int | None = None,
+    ) -> None:
         """End these sessions (their refresh and access tokens) and denylist one access token `(jti, until)`,
-        together. Idempotent: ending an ended (or long expired) session changes nothing that matters."""
+        together. Idempotent: ending an ended (or long expired) session changes nothing that matters.
+
+        With `registry_version`, only while the signing-key registry is still that version (the one that trusted the
+        access token naming a session here; else RegistryChangedError and nothing written): a ConditionCheck in the
+        same transaction, so a key an emergency rotation dropped ends nothing, at no extra round trip."""
         writes: list[Any] = [{"Update": self._end_update(session_id, now)} for session_id in sorted(session_ids)]
         if denied is not None:
             jti, until = denied
             writes.append({"Put": {"TableName": self._tokens, "Item": denylist_item(jti, until=until)}})
-        if writes:
-            with dependency_call():
-                self._client.transact_write_items(TransactItems=writes)
+        if not writes:
+            return
+        if registry_version is not None:
+            unchanged = {
+                "TableName": self._tokens,
+                "Key": registry_key(),
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": n(registry_version)},
+            }
+            writes.append({"ConditionCheck": unchanged})
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if registry_version is not None and cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:
+                raise RegistryChangedError() from exc
+            raise DependencyError() from exc
+        except BotoCoreError as exc:
+            raise DependencyError() from exc
 
     def access_state(
         self, *, jti: str, session_id: str, email: str

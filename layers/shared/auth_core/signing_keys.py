@@ -6,8 +6,9 @@ Each entry names a KMS key (its ARN), its public JWK, its `kid` (the JWK's RFC 7
   lifetime, the clock leeway and a request in flight), then it leaves the JWKS and is retired (its KMS key scheduled
   for deletion, its entry dropped).
 An emergency rotation drops every other entry at once. The rotation writes the item (a conditional write on its
-`version`); the issuers and the authorizer read it in the BatchGetItem they make anyway, so no request pays an extra
-round trip, and a key dropped from the registry is refused by every authorizer at its next request.
+`version`); the issuers and the authorizer read it in the BatchGetItem they make anyway, logout makes its version a
+condition of its transaction, so no request pays an extra round trip, and a key dropped from the registry is refused by
+every authorizer and logout at its next request. The JWKS function reads it at every request (auth_core.discovery).
 """
 
 from __future__ import annotations
