@@ -50,13 +50,7 @@ def proxy_event(
     for name, value in request.query_pairs():
         query[name] = value
         multi_query.setdefault(name, []).append(value)
-    body: str | None = None
-    is_base64 = False
-    if request.body:
-        try:
-            body = request.body.decode("utf-8")
-        except UnicodeDecodeError:
-            body, is_base64 = base64.b64encode(request.body).decode("ascii"), True
+    body, is_base64 = _body(request)
     context = _request_context(request, route, stage, host=headers.get(spelling.get("host", "Host")) or "localhost")
     if authorizer is not None:
         context["authorizer"] = authorizer
@@ -74,6 +68,16 @@ def proxy_event(
         "body": body,
         "isBase64Encoded": is_base64,
     }
+
+
+def _body(request: Request) -> tuple[str | None, bool]:
+    """The body as API Gateway passes it: UTF-8 text, or base64 (and the flag) when it isn't text."""
+    if not request.body:
+        return None, False
+    try:
+        return request.body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(request.body).decode("ascii"), True
 
 
 def _request_context(request: Request, route: Route, stage: str, *, host: str) -> dict[str, Any]:
@@ -136,13 +140,7 @@ def http_api_event(
     query: dict[str, str] = {}
     for name, value in request.query_pairs():
         query[name] = f"{query[name]},{value}" if name in query else value
-    body: str | None = None
-    is_base64 = False
-    if request.body:
-        try:
-            body = request.body.decode("utf-8")
-        except UnicodeDecodeError:
-            body, is_base64 = base64.b64encode(request.body).decode("ascii"), True
+    body, is_base64 = _body(request)
     host = headers.get("host") or "localhost"
     route_key = f"{route.method} {route.resource}"
     context: dict[str, Any] = {

@@ -11,7 +11,6 @@ Link items carry `owner_id`, not `user_id`, so the sparse index of sessions by u
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -22,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from auth_core.dynamo import Item, cancellation_codes, dependency_call, n, read_n, read_s, s
 from auth_core.errors import DependencyError, InvalidLinkError
+from auth_core.refresh_tokens import token_hash
 from auth_core.tokens import new_id
 
 if TYPE_CHECKING:
@@ -31,10 +31,6 @@ Purpose = Literal["verify", "reset"]
 VERIFY_TTL = 24 * 3600
 RESET_TTL = 30 * 60
 _TOKEN = re.compile(r"([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})")
-
-
-def _digest(verifier: str) -> str:
-    return hashlib.sha256(verifier.encode("ascii")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ class LinksRepository:
             "purpose": s(purpose),
             "owner_id": s(user_id),
             "email": s(email),
-            "verifier_hash": s(_digest(verifier)),
+            "verifier_hash": s(token_hash(verifier)),
             # To the millisecond, as a reset stores its instant: rounding both the same (monotone) way makes a link
             # issued before a reset never compare as issued after it (users.reset_update).
             "issued_at": n(round(now, 3)),
@@ -100,7 +96,7 @@ class LinksRepository:
             expires_at=read_n(item, "expires_at"),
             verifier_hash=str(read_s(item, "verifier_hash", "")),
         )
-        is_match = hmac.compare_digest(link.verifier_hash, _digest(verifier))
+        is_match = hmac.compare_digest(link.verifier_hash, token_hash(verifier))
         if not is_match or read_s(item, "purpose") != purpose or now >= link.expires_at:
             raise InvalidLinkError()
         return link
