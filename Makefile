@@ -102,7 +102,7 @@ destroy: setup ## sam delete the STAGE stack (the tables and the signing secret 
 
 admin: setup ## create the first admin in a deployed stack: make admin STAGE=dev EMAIL=you@example.com [PROMOTE=1]
 	$(BIN)/python -m infra.create_admin --stack $(STACK) --email "$(EMAIL)" \
-		$(if $(PROMOTE),--promote) $(if $(PROMOTE_USER_ID),--yes-promote-user-id "$(PROMOTE_USER_ID)")
+		$(if $(PROMOTE),--promote) $(if $(PROMOTE_USER_ID),"--yes-promote-user-id=$(PROMOTE_USER_ID)")
 
 rotate-key-emergency: setup ## after a leak: new keys now, the old ones verify nothing (STAGE=dev [YES=1] [KEY=signing-key|service-secret])
 	$(BIN)/python -m infra.emergency_key --stack $(STACK) $(if $(KEY),--key $(KEY)) $(if $(YES),--yes)

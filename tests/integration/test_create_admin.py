@@ -155,7 +155,7 @@ def test_create_admin_promote_with_matching_yes_id_promotes_without_prompt(api, 
     bob = signed_in("bob@example.com")
 
     status = create_admin.main(
-        [*STACK, "--email", "bob@example.com", "--promote", "--yes-promote-user-id", bob["user_id"]]
+        [*STACK, "--email", "bob@example.com", "--promote", f"--yes-promote-user-id={bob['user_id']}"]
     )
 
     assert status == 0
@@ -166,7 +166,8 @@ def test_create_admin_promote_with_matching_yes_id_promotes_without_prompt(api, 
 def test_create_admin_promote_with_wrong_id_refuses(api, aws, stack, signed_in, operator_types, capsys, how):
     bob = signed_in("bob@example.com")
     mallory = signed_in("mallory@example.com")
-    options = ["--yes-promote-user-id", mallory["user_id"]] if how == "option" else []
+    # `=`: a random id starts with "-" one time in 64, and argparse would take it for an option (the Makefile does too).
+    options = [f"--yes-promote-user-id={mallory['user_id']}"] if how == "option" else []
     operator_types(mallory["user_id"] if how == "typed" else "")
 
     status = create_admin.main([*STACK, "--email", "bob@example.com", "--promote", *options])
@@ -192,7 +193,7 @@ def test_create_admin_yes_id_without_promote_is_a_usage_error(api, aws, stack, s
     bob = signed_in("bob@example.com")
 
     with pytest.raises(SystemExit) as exited:
-        create_admin.main([*STACK, "--email", "bob@example.com", "--yes-promote-user-id", bob["user_id"]])
+        create_admin.main([*STACK, "--email", "bob@example.com", f"--yes-promote-user-id={bob['user_id']}"])
 
     assert exited.value.code == 2
     assert stored_role(aws, "bob@example.com") == "user"
