@@ -20,7 +20,7 @@ SAM_PATH := PATH="$(dir $(PY313)):$$PATH"
 EXPORT := $(UV) export --frozen --no-dev --no-default-groups --no-emit-project --no-hashes
 
 .PHONY: help setup node chromium run test unit lint format lock-check typecheck validate build deploy sync logs destroy \
-	admin rotate-key-emergency lock update-deps openapi audit bench clean
+	admin rotate-key-emergency lock update-deps openapi botocore-data audit bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -113,6 +113,9 @@ bench: build ## performance figures with their floors and ratios (cold start, wa
 openapi: setup ## regenerate infra/openapi.json from the handlers (commit it)
 	$(BIN)/python -m infra.openapi
 
+botocore-data: setup ## regenerate botocore's data for our services (auth_core/botocore_data/) from the locked botocore
+	$(BIN)/python -m infra.botocore_data
+
 audit: setup ## pip-audit of the locked dependencies (needs the PyPI JSON API, which CI's registry mirror lacks)
 	$(UV) export --frozen --all-groups --no-emit-project --no-hashes --quiet -o .venv/audit-requirements.txt
 	$(BIN)/pip-audit --requirement .venv/audit-requirements.txt --disable-pip --no-deps --strict
@@ -120,10 +123,12 @@ audit: setup ## pip-audit of the locked dependencies (needs the PyPI JSON API, w
 lock: $(UV) ## re-resolve uv.lock and the layer's requirements.txt after editing pyproject.toml
 	$(UV) lock --python $(PY313)
 	$(EXPORT) -o layers/shared/requirements.txt
+	$(MAKE) --no-print-directory botocore-data
 
 update-deps: $(UV) ## upgrade every locked dependency to the newest allowed by pyproject.toml, and export
 	$(UV) lock --upgrade --python $(PY313)
 	$(EXPORT) -o layers/shared/requirements.txt
+	$(MAKE) --no-print-directory botocore-data
 
 clean: ## remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -4,12 +4,8 @@ that hashes passwords or sends mail."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-
 from auth_core import container
-from auth_core.http import build_resolver, caller, entry_point
+from auth_core.http import Body, OpenAPIResponse, Response, build_resolver, caller, entry_point
 from auth_core.models import ChangePasswordRequest, EmailRequest, ResetPasswordRequest, VerifyEmailRequest
 
 app = build_resolver()

@@ -2,11 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-
 from auth_core import container
-from auth_core.http import JSON, build_resolver, entry_point, require_role
+from auth_core.http import JSON, Body, Path, Query, Response, build_resolver, entry_point, require_role
 from auth_core.models import UpdateUserRequest, User, UserListResponse, UserResponse
 
 app = build_resolver()

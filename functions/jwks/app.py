@@ -1,10 +1,8 @@
 """GET /.well-known/jwks.json and GET /.well-known/openid-configuration: public, cacheable for a few minutes."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from auth_core import container
 from auth_core.discovery import PUBLIC_CACHE_CONTROL
-from auth_core.http import JSON, build_resolver, entry_point
+from auth_core.http import JSON, Response, build_resolver, entry_point
 from auth_core.models import JwksResponse, OpenIdConfiguration
 
 app = build_resolver()

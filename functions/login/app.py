@@ -2,11 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from auth_core import container
-from auth_core.http import build_resolver, client_of, entry_point, token_pair_response
+from auth_core.http import Body, Response, build_resolver, client_of, entry_point, token_pair_response
 from auth_core.models import LoginRequest, TokenPair
 
 app = build_resolver()

@@ -2,13 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from auth_core import container
 from auth_core.access import bearer_token
 from auth_core.errors import ServiceError
 from auth_core.http import (
+    Body,
+    Response,
     bearer_header,
     build_resolver,
     caller,

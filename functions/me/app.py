@@ -2,11 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from auth_core import container
-from auth_core.http import JSON, build_resolver, caller, entry_point
+from auth_core.http import JSON, Path, Response, build_resolver, caller, entry_point
 from auth_core.models import MeResponse, SessionsResponse, SessionView, User
 
 app = build_resolver()

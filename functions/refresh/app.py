@@ -2,12 +2,9 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from auth_core import container
 from auth_core.errors import MissingTokenError
-from auth_core.http import build_resolver, entry_point, refresh_token_from, token_pair_response
+from auth_core.http import Body, Response, build_resolver, entry_point, refresh_token_from, token_pair_response
 from auth_core.models import RefreshRequest, TokenPair
 
 app = build_resolver()

@@ -2,11 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from auth_core import container
-from auth_core.http import JSON, build_resolver, entry_point
+from auth_core.http import JSON, Body, Response, build_resolver, entry_point
 from auth_core.models import RegisterRequest, User, UserResponse
 
 app = build_resolver()

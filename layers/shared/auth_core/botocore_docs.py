@@ -6,7 +6,7 @@ documenter; and `botocore.client` / `botocore.waiter` bind the lazy docstring cl
 which import the method, paginator and waiter documenters. Nothing on a request's path reads a docstring.
 
 `install()`, called before botocore's session is imported, puts two stand-ins in `sys.modules` while botocore imports:
-- `botocore.docs` is the real package with its `__init__` run on first use of one of its names (PEP 562), so
+- `botocore.docs` is the real package with its `__init__` deferred (`auth_core.deferred_init`), so
   `botocore.docs.utils` (and any other submodule) imports as the real module it is;
 - `botocore.docs.docstring` is a module of deferring docstrings: each is a `str` like botocore's own
   `LazyLoadedDocstring`, keeps its arguments, and hands them to the real class of the same name when read (`help()`,
@@ -19,10 +19,11 @@ client made under it works (on moto) and documents the same text.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 import types
 from typing import Any, SupportsIndex
+
+from auth_core import deferred_init
 
 PACKAGE = "botocore.docs"
 DOCSTRING = "botocore.docs.docstring"
@@ -66,33 +67,11 @@ def _deferred_docstring_module() -> types.ModuleType:
     return module
 
 
-def _lazy_package() -> types.ModuleType | None:
-    """botocore.docs with its `__init__` (which imports every documenter) run when one of its own names is read."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or spec.loader is None:
-        return None
-    package = importlib.util.module_from_spec(spec)
-    loader = spec.loader
-
-    def load_on_first_use(name: str) -> Any:
-        del package.__getattr__  # once: a name the real package lacks is then an ordinary AttributeError
-        loader.exec_module(package)
-        return getattr(package, name)
-
-    package.__getattr__ = load_on_first_use  # type: ignore[method-assign]
-    return package
-
-
 def install() -> None:
     """Import botocore's session, client and waiter without botocore.docs; nothing to do once botocore's client
     module is loaded (it already bound its docstring classes)."""
-    if "botocore.client" in sys.modules or PACKAGE in sys.modules:
+    if "botocore.client" in sys.modules or PACKAGE in sys.modules or deferred_init.defer(PACKAGE) is None:
         return
-    package = _lazy_package()
-    if package is None:
-        return
-    sys.modules[PACKAGE] = package
-    importlib.import_module("botocore").docs = package  # type: ignore[attr-defined]  # as importing it would
     sys.modules[DOCSTRING] = _deferred_docstring_module()
     try:
         importlib.import_module("botocore.session")

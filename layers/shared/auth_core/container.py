@@ -38,11 +38,18 @@ _CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "sta
 @cache
 def _aws() -> botocore.session.Session:
     # botocore's own session: boto3 would add ~0.25 s of imports (s3transfer and friends) to every cold start; and
-    # botocore without its documentation code (auth_core.botocore_docs), imported here, on first use.
+    # botocore without its documentation code (auth_core.botocore_docs), imported here, on first use; reading its data
+    # for our services only (auth_core.botocore_data).
     botocore_docs.install()
     import botocore.session
 
-    return botocore.session.get_session()
+    from auth_core import botocore_data
+
+    session = botocore.session.get_session()
+    loader = botocore_data.loader()
+    if loader is not None:
+        session.register_component("data_loader", loader)
+    return session
 
 
 @cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from auth_core.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
@@ -21,6 +20,10 @@ MAX_EMAIL_LENGTH = 254  # RFC 5321 s4.5.3.1.3 (a path of 256 octets minus the an
 
 def normalize_email(value: str) -> str:
     """The one spelling of an address we store and look up: validated, NFC, lowercased."""
+    # Imported on first use: email_validator compiles its Unicode patterns on import (~40 ms of a cold start), and
+    # most functions never read an email from a request.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         checked = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
