@@ -31,7 +31,12 @@ def normalize_email(value: str) -> str:
     return checked.normalized.lower()
 
 
-class _Request(BaseModel):
+class _Model(BaseModel):
+    # Each model's validator is built on its first use, not on import: a function builds only the few it uses.
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Request(_Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -148,7 +153,7 @@ class ChangePasswordRequest(_Request):
     ]
 
 
-class User(BaseModel):
+class User(_Model):
     """A user as clients see it: never a hash or an internal key."""
 
     id: str
@@ -174,7 +179,7 @@ def _iso(instant: float) -> str:
     return datetime.fromtimestamp(instant, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class SessionView(BaseModel):
+class SessionView(_Model):
     """A session as its owner sees it (CONTRACT.md `Session`): never a token or a token hash."""
 
     id: str
@@ -196,25 +201,25 @@ class SessionView(BaseModel):
         )
 
 
-class SessionsResponse(BaseModel):
+class SessionsResponse(_Model):
     sessions: list[SessionView]
 
 
-class UserResponse(BaseModel):
+class UserResponse(_Model):
     user: User
 
 
-class MeResponse(BaseModel):
+class MeResponse(_Model):
     user: User
     message: str
 
 
-class UserListResponse(BaseModel):
+class UserListResponse(_Model):
     users: list[User]
     next_cursor: str | None
 
 
-class TokenPair(BaseModel):
+class TokenPair(_Model):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
@@ -222,7 +227,7 @@ class TokenPair(BaseModel):
     refresh_expires_in: int
 
 
-class Jwk(BaseModel):
+class Jwk(_Model):
     """A public signing key (RFC 7517 s4, RFC 7518 s6.2.1): an ES256 P-256 key, never a private member."""
 
     model_config = ConfigDict(extra="forbid")
@@ -236,11 +241,11 @@ class Jwk(BaseModel):
     use: Literal["sig"]
 
 
-class JwksResponse(BaseModel):
+class JwksResponse(_Model):
     keys: list[Jwk]
 
 
-class OpenIdConfiguration(BaseModel):
+class OpenIdConfiguration(_Model):
     """OpenID Connect Discovery 1.0 s3: enough for API Gateway's JWT authorizers and OIDC libraries to find our keys."""
 
     issuer: str
