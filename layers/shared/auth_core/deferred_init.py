@@ -13,7 +13,7 @@ So `from package import Anything` keeps working and gives what it always gave (t
 
 from __future__ import annotations
 
-import ast
+import functools
 import importlib
 import importlib.util
 import sys
@@ -30,11 +30,14 @@ def defer(name: str) -> types.ModuleType | None:
         return None
     package = importlib.util.module_from_spec(spec)
     loader = spec.loader
-    exported = _names_from_submodules(name, spec.origin)
+
+    @functools.cache  # parsed on first use: a function that never reads a name from the package never parses it
+    def exported() -> dict[str, tuple[str, str]]:
+        return _names_from_submodules(name, spec.origin)
 
     def load_on_first_use(attribute: str) -> Any:
-        if attribute in exported:
-            submodule, original = exported[attribute]
+        if attribute in exported():
+            submodule, original = exported()[attribute]
             value = getattr(importlib.import_module(submodule), original)
             setattr(package, attribute, value)
             return value
@@ -56,6 +59,8 @@ def _names_from_submodules(package: str, origin: str | None) -> dict[str, tuple[
     """What the package's `__init__` imports from its own submodules at its top level: name -> (submodule, name)."""
     if not origin or not origin.endswith(".py"):
         return {}
+    import ast  # only here: ~4 ms of a cold start that never needs it
+
     with open(origin, encoding="utf-8") as source:
         tree = ast.parse(source.read(), origin)
     names: dict[str, tuple[str, str]] = {}
