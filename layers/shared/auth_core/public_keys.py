@@ -39,7 +39,8 @@ class PublicKeys:
         self._clock = clock
         self._monotonic = monotonic
         self._key_set: KeySet | None = None
-        self._keys: dict[str, EllipticCurvePublicKey] = {}
+        self._published: dict[str, dict[str, str]] = {}  # kid -> public JWK, as the registry was last read
+        self._keys: dict[str, EllipticCurvePublicKey] = {}  # the ones built so far (cryptography: on first use)
         self._fetched_at = 0.0
 
     def key_set(self) -> KeySet:
@@ -58,11 +59,14 @@ class PublicKeys:
     def find(self, kid: str) -> EllipticCurvePublicKey | None:
         """The public key a token names, if the registry publishes it; None for a kid we don't trust."""
         self.key_set()
-        key = self._keys.get(kid)
-        if key is None and self._monotonic() - self._fetched_at > self.UNKNOWN_KID_REFETCH_SECONDS:
+        if kid not in self._published and self._monotonic() - self._fetched_at > self.UNKNOWN_KID_REFETCH_SECONDS:
             self.reload()
-            key = self._keys.get(kid)
-        return key
+        jwk = self._published.get(kid)
+        if jwk is None:
+            return None
+        if kid not in self._keys:
+            self._keys[kid] = verifying_key(jwk)
+        return self._keys[kid]
 
     def reload(self) -> KeySet:
         """The registry read again now, and learned: a caller found out it changed."""
@@ -72,8 +76,9 @@ class PublicKeys:
 
     def learn(self, key_set: KeySet) -> None:
         """Take `key_set` as the registry now: keys it no longer publishes are forgotten at once (an emergency
-        rotation), keys already held are kept as they are (a kid is the thumbprint: same kid, same key)."""
-        now = self._clock()
-        self._keys = {key.kid: self._keys.get(key.kid) or verifying_key(key.jwk) for key in key_set.published(now)}
+        rotation), keys already built are kept as they are (a kid is the thumbprint: same kid, same key). A key is
+        built (cryptography) when a token first names it: the JWKS function never builds one."""
+        self._published = {key.kid: key.jwk for key in key_set.published(self._clock())}
+        self._keys = {kid: key for kid, key in self._keys.items() if kid in self._published}
         self._key_set = key_set
         self._fetched_at = self._monotonic()
