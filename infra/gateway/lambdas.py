@@ -1,8 +1,10 @@
 """The template's functions, run in this process as Lambda runs them: imported once (the init phase), then each
 invocation with a context object, a timeout, and a result that must be JSON.
 
-By default each function runs one invocation at a time, as one warm Lambda environment does. `serialize=False` lets
-invocations of the same function overlap, as several environments would: tests of races need that.
+By default one invocation runs at a time, whatever the function. One warm Lambda environment runs one invocation at
+a time; here every function shares one process, and Powertools keeps the event being resolved on a class
+(`BaseRouter.current_event`), so two functions resolving at once would read each other's request. `serialize=False`
+lets invocations overlap, as several environments would: tests of races need that.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ class Function:
     attribute: str
     timeout_seconds: float
     memory_mb: int
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     module: ModuleType | None = field(default=None, repr=False)
 
 
@@ -115,6 +116,7 @@ class Lambdas:
         self._log = log
         self._serialize = serialize
         self._load_lock = threading.Lock()
+        self._invoke_lock = threading.Lock()
 
     def module(self, logical_id: str) -> ModuleType:
         """The imported module of a function's handler (its `Handler` attribute is looked up on every call)."""
@@ -135,7 +137,7 @@ class Lambdas:
             raise InvocationError("init failed") from exc
         context = LocalLambdaContext(function, request_id, self._region)
         started = time.perf_counter()
-        with function.lock if self._serialize else nullcontext():
+        with self._invoke_lock if self._serialize else nullcontext():
             try:
                 result = handler(event, context)
             except Exception as exc:

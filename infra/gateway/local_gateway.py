@@ -48,7 +48,7 @@ def _stderr(line: str) -> None:
 
 class LocalGateway:
     """`handle(method, path, headers, body, source_ip)` answers one request; `serialize_functions=False` lets
-    invocations of one function overlap (several Lambda environments) instead of queueing (one warm environment)."""
+    invocations overlap (several Lambda environments) instead of queueing one at a time (see gateway.lambdas)."""
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ another scope, than a client made from botocore's own data, in every partition a
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ import botocore
 import botocore.session
 import pytest
 from botocore.config import Config
+from botocore.loaders import Loader
 
-from auth_core import botocore_data
+from auth_core import botocore_data, container
 from auth_core.botocore_data import SERVICES, TrimmedDataLoader, data_directory
 from infra.botocore_data import generate
 
@@ -116,6 +118,24 @@ def test_a_client_sends_and_signs_exactly_as_with_botocores_own_data(service: st
             assert first_request(trimmed, service, region, variant) == expected, (region, variant)
             compared += 1
     assert compared >= len(REGIONS)
+
+
+def test_botocore_data_of_the_operators_own_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """AWS_DATA_PATH (or the config file's data_path) and ~/.aws/models: botocore's own loader reads them first, so
+    an endpoints.json there (a proxy, say) must keep routing the service's clients."""
+    proxied = json.loads((Path(Loader.BUILTIN_DATA_PATH) / "endpoints.json").read_text())
+    proxied["partitions"][0]["services"]["dynamodb"]["endpoints"]["us-east-1"] = {"hostname": "dynamodb.proxy.example"}
+    (tmp_path / "endpoints.json").write_text(json.dumps(proxied))
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    container.reset()
+    try:
+        assert container.dynamodb().meta.endpoint_url == "https://dynamodb.proxy.example"
+    finally:
+        container.reset()
+    monkeypatch.delenv("AWS_DATA_PATH")
+    assert isinstance(botocore_data.loader(), TrimmedDataLoader)
+    monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(tmp_path))
+    assert botocore_data.loader() is None
 
 
 def test_without_data_for_the_installed_botocore_the_clients_read_botocores_own(

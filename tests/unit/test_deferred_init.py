@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,31 @@ def test_any_other_name_runs_the_init_once(package: str) -> None:
     assert module.Heavy is sys.modules["deferred_pkg.heavy"].Heavy
     with pytest.raises(AttributeError):
         _ = module.missing
+    assert sys.modules["deferred_pkg.light"].INIT_RUNS == 1
+
+
+def test_threads_reading_names_at_once_all_get_them_and_the_init_runs_once(package: str) -> None:
+    defer(package)
+    module = sys.modules[package]
+    start = threading.Barrier(8)
+    seen: list[object] = []
+
+    def read(attribute: str) -> None:
+        start.wait()
+        seen.append(getattr(module, attribute))
+
+    threads = [threading.Thread(target=read, args=("RUNS" if i % 2 else "Heavy",)) for i in range(8)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can: a window left open is found
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert seen.count(1) == 4
+    assert seen.count(sys.modules["deferred_pkg.heavy"].Heavy) == 4
     assert sys.modules["deferred_pkg.light"].INIT_RUNS == 1
 
 

@@ -9,14 +9,16 @@ holds the same files for the services in SERVICES only, written by `make botocor
 - the other top-level files (`partitions.json`, `_retry.json`, `sdk-default-configuration.json`) as they are.
 
 `loader()` returns a botocore Loader that searches that directory alone, so a service outside SERVICES is unknown to
-the clients made with it. It is None when the directory is not for the installed botocore (a dependency update
-without `make botocore-data`): the clients then read botocore's data as usual. tests/unit/test_botocore_data.py fails
+the clients made with it. It is None when the operator points botocore at data of their own, or when the directory is
+not for the installed botocore (a dependency update without `make botocore-data`): the clients then read botocore's
+data as usual. tests/unit/test_botocore_data.py fails
 when the committed directory differs from what the installed botocore gives, when botocore starts creating clients
 of a service not in SERVICES, and when a client made with it resolves another endpoint or signs for another scope.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import botocore
@@ -44,6 +46,11 @@ class TrimmedDataLoader(Loader):
         return path.startswith(self._directory) or super().is_builtin_path(path)
 
 
-def loader() -> Loader | None:
+def loader(data_path: str | None = None) -> Loader | None:
+    """The trimmed loader, unless the operator gave botocore data of their own (`data_path`: AWS_DATA_PATH or the
+    config file's `data_path`; or `~/.aws/models`), which botocore's own loader honours (an endpoints.json that routes
+    through a proxy, say), or the data is not for the installed botocore."""
     directory = data_directory()
-    return TrimmedDataLoader(directory) if directory.is_dir() else None
+    if data_path or os.path.isdir(Loader.CUSTOMER_DATA_PATH) or not directory.is_dir():
+        return None
+    return TrimmedDataLoader(directory)

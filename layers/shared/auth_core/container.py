@@ -46,7 +46,7 @@ def _aws() -> botocore.session.Session:
     from auth_core import botocore_data
 
     session = botocore.session.get_session()
-    loader = botocore_data.loader()
+    loader = botocore_data.loader(session.get_config_variable("data_path"))
     if loader is not None:
         session.register_component("data_loader", loader)
     return session

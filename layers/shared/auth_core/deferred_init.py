@@ -17,6 +17,7 @@ import functools
 import importlib
 import importlib.util
 import sys
+import threading
 import types
 from typing import Any
 
@@ -30,6 +31,7 @@ def defer(name: str) -> types.ModuleType | None:
         return None
     package = importlib.util.module_from_spec(spec)
     loader = spec.loader
+    lock, ran = threading.RLock(), []
 
     @functools.cache  # parsed on first use: a function that never reads a name from the package never parses it
     def exported() -> dict[str, tuple[str, str]]:
@@ -43,9 +45,16 @@ def defer(name: str) -> types.ModuleType | None:
             return value
         if not attribute.startswith("__") and importlib.util.find_spec(f"{name}.{attribute}") is not None:
             return importlib.import_module(f"{name}.{attribute}")
-        del package.__getattr__  # once: a name the real package lacks is then an ordinary AttributeError
-        loader.exec_module(package)
-        return getattr(package, attribute)
+        with lock:  # one thread runs the __init__; the others wait for it, then read what it defined
+            if not ran:
+                ran.append(True)
+                try:
+                    loader.exec_module(package)
+                finally:
+                    del package.__getattr__  # a name the real package lacks is then an ordinary AttributeError
+        if attribute in vars(package):  # during the __init__ (re-entrant), only what it has defined so far
+            return vars(package)[attribute]
+        raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
 
     package.__getattr__ = load_on_first_use  # type: ignore[method-assign]
     sys.modules[name] = package

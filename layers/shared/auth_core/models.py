@@ -31,12 +31,7 @@ def normalize_email(value: str) -> str:
     return checked.normalized.lower()
 
 
-class _Model(BaseModel):
-    # Each model's validator is built on its first use, not on import: a function builds only the few it uses.
-    model_config = ConfigDict(defer_build=True)
-
-
-class _Request(_Model):
+class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -153,7 +148,7 @@ class ChangePasswordRequest(_Request):
     ]
 
 
-class User(_Model):
+class User(BaseModel):
     """A user as clients see it: never a hash or an internal key."""
 
     id: str
@@ -179,7 +174,7 @@ def _iso(instant: float) -> str:
     return datetime.fromtimestamp(instant, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class SessionView(_Model):
+class SessionView(BaseModel):
     """A session as its owner sees it (CONTRACT.md `Session`): never a token or a token hash."""
 
     id: str
@@ -201,25 +196,25 @@ class SessionView(_Model):
         )
 
 
-class SessionsResponse(_Model):
+class SessionsResponse(BaseModel):
     sessions: list[SessionView]
 
 
-class UserResponse(_Model):
+class UserResponse(BaseModel):
     user: User
 
 
-class MeResponse(_Model):
+class MeResponse(BaseModel):
     user: User
     message: str
 
 
-class UserListResponse(_Model):
+class UserListResponse(BaseModel):
     users: list[User]
     next_cursor: str | None
 
 
-class TokenPair(_Model):
+class TokenPair(BaseModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
@@ -227,7 +222,7 @@ class TokenPair(_Model):
     refresh_expires_in: int
 
 
-class Jwk(_Model):
+class Jwk(BaseModel):
     """A public signing key (RFC 7517 s4, RFC 7518 s6.2.1): an ES256 P-256 key, never a private member."""
 
     model_config = ConfigDict(extra="forbid")
@@ -241,11 +236,11 @@ class Jwk(_Model):
     use: Literal["sig"]
 
 
-class JwksResponse(_Model):
+class JwksResponse(BaseModel):
     keys: list[Jwk]
 
 
-class OpenIdConfiguration(_Model):
+class OpenIdConfiguration(BaseModel):
     """OpenID Connect Discovery 1.0 s3: enough for API Gateway's JWT authorizers and OIDC libraries to find our keys."""
 
     issuer: str

@@ -81,10 +81,16 @@ def test_a_handler_past_its_timeout_is_a_502(gateway: LocalGateway, spy: Callabl
 
 
 @pytest.mark.parametrize(("serialize", "overlap"), [(True, False), (False, True)], ids=["serialized", "concurrent"])
-def test_serialize_functions_decides_whether_invocations_of_a_function_overlap(
-    make_gateway: Callable[..., LocalGateway], monkeypatch: pytest.MonkeyPatch, serialize: bool, overlap: bool
+@pytest.mark.parametrize("second", ["/auth/register", "/auth/login"], ids=["same function", "another function"])
+def test_serialize_functions_decides_whether_invocations_overlap(
+    make_gateway: Callable[..., LocalGateway],
+    monkeypatch: pytest.MonkeyPatch,
+    serialize: bool,
+    overlap: bool,
+    second: str,
 ) -> None:
-    """One warm environment (make run) runs one invocation at a time; the tests' gateway lets them overlap."""
+    """make run runs one invocation at a time, even of two functions (they share Powertools' class-level current
+    event in one process); the tests' gateway lets them overlap."""
     gateway = make_gateway(serialize_functions=serialize)
     both_inside = threading.Barrier(2, timeout=0.5)
 
@@ -96,10 +102,11 @@ def test_serialize_functions_decides_whether_invocations_of_a_function_overlap(
         return {"statusCode": 200, "body": json.dumps({"met": True})}
 
     monkeypatch.setattr(gateway.handler_module("RegisterFunction"), "handler", meet)
+    monkeypatch.setattr(gateway.handler_module("LoginFunction"), "handler", meet)
     replies: list[Reply] = []
     threads = [
-        threading.Thread(target=lambda: replies.append(call(gateway, "POST", "/auth/register", body={})))
-        for _ in range(2)
+        threading.Thread(target=lambda route=route: replies.append(call(gateway, "POST", route, body={})))
+        for route in ("/auth/register", second)
     ]
     for thread in threads:
         thread.start()
