@@ -31,7 +31,8 @@ def defer(name: str) -> types.ModuleType | None:
         return None
     package = importlib.util.module_from_spec(spec)
     loader = spec.loader
-    lock, ran = threading.RLock(), []
+    lock = threading.RLock()
+    ran: list[bool] = []
 
     @functools.cache  # parsed on first use: a function that never reads a name from the package never parses it
     def exported() -> dict[str, tuple[str, str]]:

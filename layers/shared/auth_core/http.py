@@ -12,15 +12,19 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, CORSConfig
+
+# Response, Body, Path, Query and OpenAPIResponse are re-exported: the handlers import them from here, after
+# auth_core, which defers the event handler package's __init__ (auth_core/__init__.py).
+from aws_lambda_powertools.event_handler.api_gateway import Response as Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
     ResponseValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Body as Body  # re-exported for the handlers (see
-from aws_lambda_powertools.event_handler.openapi.params import Path as Path  # auth_core/__init__.py): the event
-from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # handler is imported after auth_core
+from aws_lambda_powertools.event_handler.openapi.params import Body as Body
+from aws_lambda_powertools.event_handler.openapi.params import Path as Path
+from aws_lambda_powertools.event_handler.openapi.params import Query as Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse as OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
