@@ -16,7 +16,6 @@ the same lock (same packages, same layout, same compiled bytecode) in .aws-sam/b
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -378,12 +377,12 @@ def warm_authorizer(token: str) -> tuple[float, float]:
 
     from auth_core import container
     from auth_core.access import AccessVerifier
-    from auth_core.es256 import verifying_key
+    from auth_core.es256 import b64url_decode, verifying_key
     from auth_core.records import UserRecord
     from auth_core.sessions import Session
     from functions.authorizer import app as authorizer_app
 
-    claims = json.loads(_b64(token.split(".")[1]))
+    claims = json.loads(b64url_decode(token.split(".")[1]))
     key_set = container.key_registry().read()
 
     class FakeSessions:
@@ -411,17 +410,13 @@ def warm_authorizer(token: str) -> tuple[float, float]:
     current = key_set.current
     assert current is not None
     public_key = verifying_key(current.jwk)
-    raw = _b64(signature)
+    raw = b64url_decode(signature)
     der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
 
     def floor() -> None:
         public_key.verify(der, signing_input.encode(), ec.ECDSA(hashes.SHA256()))
 
     return invocation, _per_call(floor, 2000)
-
-
-def _b64(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def _per_call(call: Any, repeat: int) -> float:

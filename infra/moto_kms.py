@@ -8,6 +8,7 @@ backend and the tests apply this once, before any key signs. Everything else abo
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -27,19 +28,19 @@ def honour_digest_message_type() -> None:
     original_sign, original_verify = responses.KmsResponse.sign, responses.KmsResponse.verify
     key_sign, key_verify = kms_utils.ECDSAPrivateKey.sign, kms_utils.ECDSAPrivateKey.verify
 
-    def sign(self: Any) -> str:
-        _digest_call.active = self._get_param("MessageType") == "DIGEST"
-        try:
-            return str(original_sign(self))
-        finally:
-            _digest_call.active = False
+    def noting_digest(original: Callable[[Any], Any]) -> Callable[[Any], str]:
+        """The response handler, with the request's MessageType noted for the key's sign/verify below."""
 
-    def verify(self: Any) -> str:
-        _digest_call.active = self._get_param("MessageType") == "DIGEST"
-        try:
-            return str(original_verify(self))
-        finally:
-            _digest_call.active = False
+        def handle(self: Any) -> str:
+            _digest_call.active = self._get_param("MessageType") == "DIGEST"
+            try:
+                return str(original(self))
+            finally:
+                _digest_call.active = False
+
+        return handle
+
+    sign, verify = noting_digest(original_sign), noting_digest(original_verify)
 
     def ecdsa_sign(self: Any, message: bytes, signing_algorithm: str) -> bytes:
         if not getattr(_digest_call, "active", False):

@@ -10,16 +10,21 @@ import pytest
 from tests.conftest import PASSWORD
 
 
+def operations_sent(client, service: str) -> list[str]:
+    """Every operation `client` sends from now on, in order."""
+    seen: list[str] = []
+    client.meta.events.register(
+        f"before-call.{service}", lambda model, **_: seen.append(model.name), unique_id=f"count-{service}-round-trips"
+    )
+    return seen
+
+
 @pytest.fixture
 def calls(aws):
     """Every DynamoDB operation the service's client sends, in order."""
     from auth_core import container
 
-    seen: list[str] = []
-    container.dynamodb().meta.events.register(
-        "before-call.dynamodb", lambda model, **_: seen.append(model.name), unique_id="count-round-trips"
-    )
-    return seen
+    return operations_sent(container.dynamodb(), "dynamodb")
 
 
 @pytest.fixture
@@ -27,11 +32,7 @@ def kms_calls(aws):
     """Every KMS operation the service's client sends, in order."""
     from auth_core import container
 
-    seen: list[str] = []
-    container.kms().meta.events.register(
-        "before-call.kms", lambda model, **_: seen.append(model.name), unique_id="count-kms-round-trips"
-    )
-    return seen
+    return operations_sent(container.kms(), "kms")
 
 
 def test_register_is_one_transaction_and_no_read(api, calls):

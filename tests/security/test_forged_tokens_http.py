@@ -103,22 +103,18 @@ def genuine(server: Server) -> Genuine:
     )
     assert logout.status == 204, logout.body
 
-    secrets = boto3.client(
-        "secretsmanager",
-        endpoint_url=server.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # moto checks nothing
+    secrets, kms = (
+        boto3.client(
+            service,
+            endpoint_url=server.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # moto checks nothing
+        )
+        for service in ("secretsmanager", "kms")
     )
     [listed] = secrets.list_secrets()["SecretList"]
     signing = json.loads(secrets.get_secret_value(SecretId=listed["ARN"])["SecretString"])
-    kms = boto3.client(
-        "kms",
-        endpoint_url=server.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # moto checks nothing
-    )
     [jwk] = json.loads(server.send("GET", "/.well-known/jwks.json").raw)["keys"]
     [key] = [
         key

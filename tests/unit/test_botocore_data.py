@@ -31,6 +31,13 @@ VARIANTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_operator_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Whatever this machine's ~/.aws/models or AWS_DATA_PATH hold, the tests start without them."""
+    monkeypatch.delenv("AWS_DATA_PATH", raising=False)
+    monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(tmp_path / "no-models-here"))
+
+
 def files(directory: Path) -> dict[str, bytes]:
     return {
         path.relative_to(directory).as_posix(): path.read_bytes() for path in directory.rglob("*") if path.is_file()
@@ -134,7 +141,7 @@ def test_botocore_data_of_the_operators_own_is_honoured(monkeypatch: pytest.Monk
         container.reset()
     monkeypatch.delenv("AWS_DATA_PATH")
     assert isinstance(botocore_data.loader(), TrimmedDataLoader)
-    monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(tmp_path))
+    monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(tmp_path))  # ~/.aws/models exists
     assert botocore_data.loader() is None
 
 

@@ -49,7 +49,7 @@ class PublicKeys:
         age = self._monotonic() - self._fetched_at
         if self._key_set is None or age > self._max_age:
             try:
-                self.learn(self._registry.read())
+                self.reload()
             except DependencyError:
                 if self._key_set is None or age > self._max_age + self.STALE_IF_ERROR_SECONDS:
                     raise

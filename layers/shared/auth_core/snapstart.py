@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-# What a first request imports after the handler's module: ES256 verification and signing (cryptography).
+# What a first request imports after the handler's module: ES256 verification and signing (cryptography), and the
+# email validator (auth_core.models imports it on the first email read).
 FIRST_USE_MODULES = (
+    "email_validator",
     "cryptography.exceptions",
     "cryptography.hazmat.primitives.hashes",
     "cryptography.hazmat.primitives.asymmetric.ec",

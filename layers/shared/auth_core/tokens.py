@@ -125,7 +125,7 @@ class TokenService:
             sid=session_id,
             jti=new_id(),
             iat=now,
-            exp=int(now) + self._access_ttl,
+            exp=now + self._access_ttl,
             kid=key.kid,
         )
         header = {"alg": ALGORITHM, "typ": ACCESS_TYPE, "kid": key.kid}
