@@ -59,7 +59,7 @@ def honour_digest_message_type() -> None:
         return True
 
     sign.honours_digest = True  # type: ignore[attr-defined]
-    responses.KmsResponse.sign = sign  # type: ignore[method-assign]
-    responses.KmsResponse.verify = verify  # type: ignore[method-assign]
+    responses.KmsResponse.sign = sign  # type: ignore[method-assign,assignment]
+    responses.KmsResponse.verify = verify  # type: ignore[method-assign,assignment]
     kms_utils.ECDSAPrivateKey.sign = ecdsa_sign  # type: ignore[method-assign]
     kms_utils.ECDSAPrivateKey.verify = ecdsa_verify  # type: ignore[method-assign]
