@@ -64,9 +64,16 @@ class PublicKeys:
         jwk = self._published.get(kid)
         if jwk is None:
             return None
-        if kid not in self._keys:
-            self._keys[kid] = verifying_key(jwk)
-        return self._keys[kid]
+        key = self._keys.get(kid)
+        if key is None:
+            try:
+                key = verifying_key(jwk)
+            except (ValueError, TypeError, KeyError) as exc:  # a registry entry we can't read: a 503, as to_key_set
+                raise DependencyError() from exc
+            # A new dict, never one changed in place: a `learn` running meanwhile (another thread) replaces the dict
+            # and iterates the one it replaces.
+            self._keys = {**self._keys, kid: key}
+        return key
 
     def reload(self) -> KeySet:
         """The registry read again now, and learned: a caller found out it changed."""
